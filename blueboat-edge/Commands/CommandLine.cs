@@ -1,0 +1,86 @@
+using System.Reflection;
+
+namespace Blueboat.Edge.Commands;
+
+/// <summary>Top-level command dispatch: `serve` (also implied by a leading flag, as Blueboat took its flags bare), `--help`, `--version`.</summary>
+public static class CommandLine
+{
+    public const int UsageExit = 2;
+
+    public static string Version =>
+        typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public const string Usage = """
+        blueboat-edge: a self-hosted platform for serverless JavaScript apps.
+
+        Usage:
+          blueboat-edge serve -l ADDR:PORT --single-tenant PATH/metadata.json
+          blueboat-edge serve -l ADDR:PORT --app DIR
+          blueboat-edge --help | --version
+
+        serve options:
+          -l, --listen ADDR:PORT       address to serve HTTP on, e.g. 127.0.0.1:3000
+          --single-tenant PATH         serve one app from a Blueboat metadata.json and its tar package
+          --app DIR                    serve one app from a folder holding index.mjs or index.js (development)
+          --init-budget-ms N           time an app's modules may take to load (default 3000)
+          --max-request-body BYTES     largest request body accepted (default 67108864)
+          -h, --help                   show this help
+          -V, --version                show the version
+
+        A flag given as "-" is unset, as in Blueboat.
+        """;
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0)
+            return UsageError("no command given");
+        switch (args[0])
+        {
+            case "-h" or "--help" or "help":
+                Console.Out.WriteLine(Usage);
+                return 0;
+            case "-V" or "--version":
+                Console.Out.WriteLine($"blueboat-edge {Version}");
+                return 0;
+            case "serve":
+                return Serve(args[1..]);
+            default:
+                if (args[0].StartsWith('-')) return Serve(args);
+                return UsageError($"unknown command \"{args[0]}\"");
+        }
+    }
+
+    private static int Serve(string[] args)
+    {
+        ServeOptions options;
+        try
+        {
+            options = ServeOptions.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            return UsageError(e.Message);
+        }
+        if (options.ShowHelp)
+        {
+            Console.Out.WriteLine(Usage);
+            return 0;
+        }
+        if (options.ShowVersion)
+        {
+            Console.Out.WriteLine($"blueboat-edge {Version}");
+            return 0;
+        }
+        return ServeCommand.Run(options);
+    }
+
+    public static int UsageError(string message)
+    {
+        Console.Error.WriteLine($"blueboat-edge: {message}");
+        Console.Error.WriteLine();
+        Console.Error.WriteLine(Usage);
+        return UsageExit;
+    }
+}
+
+public sealed class UsageException(string message) : Exception(message);

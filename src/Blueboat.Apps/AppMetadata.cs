@@ -1,0 +1,69 @@
+using System.Text.Json;
+
+namespace Blueboat.Apps;
+
+/// <summary>
+/// An app's metadata.json, as Blueboat defines it: <c>version</c> and <c>package</c> are required,
+/// <c>env</c> maps names to strings, and unknown fields are ignored.
+/// </summary>
+public sealed record AppMetadata(string Version, string Package, IReadOnlyDictionary<string, string> Env)
+{
+    public static AppMetadata Parse(ReadOnlySpan<byte> json, string source)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { AllowTrailingCommas = false });
+        }
+        catch (JsonException e)
+        {
+            throw new AppLoadException($"{source}: metadata is not valid JSON: {e.Message}", e);
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw new AppLoadException($"{source}: metadata must be a JSON object");
+
+            var version = RequiredString(root, "version", source);
+            var package = RequiredString(root, "package", source);
+            var env = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (root.TryGetProperty("env", out var envElement) && envElement.ValueKind != JsonValueKind.Null)
+            {
+                if (envElement.ValueKind != JsonValueKind.Object)
+                    throw new AppLoadException($"{source}: \"env\" must be an object of strings");
+                foreach (var p in envElement.EnumerateObject())
+                {
+                    if (p.Value.ValueKind != JsonValueKind.String)
+                        throw new AppLoadException($"{source}: env.{p.Name} must be a string");
+                    env[p.Name] = p.Value.GetString()!;
+                }
+            }
+            return new AppMetadata(version, package, env);
+        }
+    }
+
+    public static AppMetadata Load(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new AppLoadException($"{path}: cannot read metadata: {e.Message}", e);
+        }
+        return Parse(bytes, path);
+    }
+
+    private static string RequiredString(JsonElement root, string name, string source)
+    {
+        if (!root.TryGetProperty(name, out var value))
+            throw new AppLoadException($"{source}: metadata lacks \"{name}\"");
+        if (value.ValueKind != JsonValueKind.String || value.GetString() is not { Length: > 0 } s)
+            throw new AppLoadException($"{source}: \"{name}\" must be a non-empty string");
+        return s;
+    }
+}

@@ -1,0 +1,34 @@
+namespace Blueboat.Channel;
+
+/// <summary>
+/// Frame kinds on the supervisor-worker socketpair. Every frame is
+/// [u32 payload length][u8 kind][u32 exchange id][payload], little-endian; exchange id 0 is the
+/// worker itself (app loading, logs not tied to a request).
+/// </summary>
+public enum FrameKind : byte
+{
+    // supervisor -> worker
+    LoadApp = 1,
+    RequestHead = 2,
+    RequestBody = 3,
+    RequestEnd = 4,
+    Cancel = 5,
+
+    // worker -> supervisor
+    AppLoaded = 16,
+    ResponseHead = 17,
+    ResponseBody = 18,
+    ResponseEnd = 19,
+    Log = 20,
+}
+
+public static class FrameLayout
+{
+    public const int HeaderSize = 9;
+
+    /// <summary>Largest payload one frame may carry; bodies travel as several smaller frames.</summary>
+    public const int MaxPayload = 320 * 1024 * 1024; // a LoadApp frame carries a whole package
+
+    /// <summary>Body chunk size: large enough to amortise framing, small enough to interleave exchanges.</summary>
+    public const int BodyChunk = 256 * 1024;
+}

@@ -1,0 +1,82 @@
+using System.Security.Cryptography;
+using System.Text;
+using Blueboat.Apps;
+using Blueboat.Channel;
+using Microsoft.ClearScript.JavaScript;
+using Microsoft.ClearScript.V8;
+using Microsoft.ClearScript.V8.FastProxy;
+
+namespace Blueboat.Runtime.Glue;
+
+/// <summary>
+/// The host operations installed as `__bb_*` globals for the runtime bundle to capture. They use
+/// ClearScript's fast host functions, the host API that works under Native AOT (plain host
+/// objects need reflection that AOT removes). Bytes cross by copying into typed arrays JS owns.
+/// </summary>
+internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> package)
+{
+    public void Install(V8ScriptEngine engine)
+    {
+        Set(engine, "event", 0, (bool _, in V8FastArgs _, in V8FastResult r) => r.Set(host.CurrentEventJson));
+        Set(engine, "eventBody", 1, (bool _, in V8FastArgs a, in V8FastResult _) =>
+        {
+            var target = a.Get<ITypedArray<byte>>(0, "destination");
+            var buffer = new byte[target.Length];
+            host.CopyEventBody(buffer);
+            target.Write(buffer, 0, (ulong)buffer.Length, 0);
+        });
+        Set(engine, "respond", 4, (bool _, in V8FastArgs a, in V8FastResult _) =>
+        {
+            var exchange = a.GetUInt32(0, "exchange");
+            var status = a.GetInt32(1, "status");
+            var headers = a.GetString(2, "headers");
+            var body = a.Get<ITypedArray<byte>>(3, "body");
+            host.Respond(exchange, status, headers, ReadAll(body));
+        });
+        Set(engine, "log", 3, (bool _, in V8FastArgs a, in V8FastResult _) =>
+            host.Log((LogLevel)Math.Clamp(a.GetInt32(0, "level"), 0, 3), a.GetString(1, "requestId"), a.GetString(2, "message")));
+        Set(engine, "timerSet", 3, (bool _, in V8FastArgs a, in V8FastResult _) =>
+            host.SetTimer(a.GetInt32(0, "id"), a.GetDouble(1, "delay"), a.GetUInt32(2, "exchange")));
+        Set(engine, "timerClear", 1, (bool _, in V8FastArgs a, in V8FastResult _) => host.ClearTimer(a.GetInt32(0, "id")));
+        Set(engine, "randomFill", 1, (bool _, in V8FastArgs a, in V8FastResult _) =>
+        {
+            var target = a.Get<ITypedArray<byte>>(0, "array");
+            var bytes = RandomNumberGenerator.GetBytes(checked((int)target.Length));
+            target.Write(bytes, 0, (ulong)bytes.Length, 0);
+        });
+        Set(engine, "packageList", 0, (bool _, in V8FastArgs _, in V8FastResult r) => r.Set(PackageListJson()));
+        Set(engine, "packageRead", 2, (bool _, in V8FastArgs a, in V8FastResult _) =>
+        {
+            var path = a.GetString(0, "path");
+            var target = a.Get<ITypedArray<byte>>(1, "destination");
+            var data = package()?.Get(path) ?? throw new InvalidOperationException($"package has no file {path}");
+            target.Write(data, 0, (ulong)Math.Min((ulong)data.Length, target.Length), 0);
+        });
+    }
+
+    private static byte[] ReadAll(ITypedArray<byte> array)
+    {
+        var bytes = new byte[array.Length];
+        if (bytes.Length > 0) array.Read(0, (ulong)bytes.Length, bytes, 0);
+        return bytes;
+    }
+
+    private string PackageListJson()
+    {
+        var sb = new StringBuilder("[");
+        var first = true;
+        if (package() is { } p)
+        {
+            foreach (var (path, data) in p.Files)
+            {
+                if (!first) sb.Append(',');
+                first = false;
+                sb.Append('[').Append(System.Text.Json.JsonSerializer.Serialize(path, RuntimeJson.Default.String)).Append(',').Append(data.Length).Append(']');
+            }
+        }
+        return sb.Append(']').ToString();
+    }
+
+    private static void Set(V8ScriptEngine engine, string name, int requiredArgs, V8FastHostFunctionInvoker invoker) =>
+        engine.Global.SetProperty("__bb_" + name, new V8FastHostFunction(name, requiredArgs, invoker));
+}

@@ -1,0 +1,18 @@
+using Blueboat.Channel;
+
+namespace Blueboat.Runtime.Glue;
+
+/// <summary>What the JS runtime layer asks of the process hosting it (the worker).</summary>
+public interface IRuntimeHost
+{
+    /// <summary>The event the current dispatch is about, as the JSON the runtime's dispatcher reads.</summary>
+    string CurrentEventJson { get; }
+
+    /// <summary>Copies the current request's body into <paramref name="destination"/>.</summary>
+    void CopyEventBody(Span<byte> destination);
+
+    void Respond(uint exchangeId, int status, string headerLinesJson, ReadOnlySpan<byte> body);
+    void Log(LogLevel level, string requestId, string message);
+    void SetTimer(int timerId, double delayMs, uint exchangeId);
+    void ClearTimer(int timerId);
+}

@@ -1,0 +1,63 @@
+using System.Reflection;
+using Blueboat.Apps;
+using Microsoft.ClearScript;
+using Microsoft.ClearScript.JavaScript;
+using Microsoft.ClearScript.V8;
+
+namespace Blueboat.Runtime.Glue;
+
+/// <summary>
+/// One V8 engine with the runtime layer loaded: the only place that touches ClearScript. All calls
+/// come from one thread (the worker's event loop); <see cref="Interrupt"/> may come from any.
+/// </summary>
+public sealed class JsEngine : IDisposable
+{
+    private readonly V8ScriptEngine engine;
+    private readonly V8Script dispatchScript;
+    private AppPackage? package;
+
+    public JsEngine(IRuntimeHost host)
+    {
+        engine = new V8ScriptEngine(V8ScriptEngineFlags.DisableGlobalMembers);
+        new HostOperations(host, () => package).Install(engine);
+        engine.Execute(new DocumentInfo("blueboat:runtime.js"), RuntimeBundle.Source);
+        dispatchScript = engine.Compile("__bb_dispatch()");
+    }
+
+    /// <summary>Gives the runtime the app's env and files, then evaluates its entry module.</summary>
+    public void LoadApp(AppPackage appPackage, string entryModule, string envJson)
+    {
+        package = appPackage;
+        engine.DocumentSettings.Loader = new PackageModuleLoader(appPackage);
+        // Calls go through script text: ClearScript's dynamic invocation needs reflection AOT lacks.
+        engine.Execute(new DocumentInfo("blueboat:bootstrap.js"), $"__bb_bootstrap({JsString(envJson)});");
+        var entry = PackageModuleLoader.UriFor("__entry__.mjs");
+        var specifier = "./" + entryModule;
+        engine.Execute(new DocumentInfo(entry) { Category = ModuleCategory.Standard },
+            $"import * as app from {JsString(specifier)};\n__bb_set_app_module(app);\n");
+    }
+
+    private static string JsString(string value) => System.Text.Json.JsonSerializer.Serialize(value, RuntimeJson.Default.String);
+
+    /// <summary>Runs the runtime's dispatcher for the event the host currently exposes.</summary>
+    public void Dispatch() => engine.Evaluate(dispatchScript);
+
+    /// <summary>Stops running JS as soon as possible; safe from any thread.</summary>
+    public void Interrupt() => engine.Interrupt();
+
+    public void Dispose() => engine.Dispose();
+}
+
+/// <summary>The runtime layer's JS, bundled from js/ at build time and embedded in this assembly.</summary>
+public static class RuntimeBundle
+{
+    public static string Source { get; } = Load();
+
+    private static string Load()
+    {
+        using var stream = typeof(RuntimeBundle).Assembly.GetManifestResourceStream("runtime.bundle.js")
+            ?? throw new InvalidOperationException("runtime.bundle.js is not embedded; the build did not bundle js/");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

@@ -1,0 +1,16 @@
+// The host operations the worker installs as globals before this bundle runs. They are captured
+// here once and removed from the global object, so app code can reach them only through the
+// APIs built on top of them.
+const names = [
+  "event", "eventBody", "respond", "log", "timerSet", "timerClear", "randomFill",
+  "packageList", "packageRead",
+];
+
+export const host = {};
+for (const name of names) {
+  const key = "__bb_" + name;
+  const fn = globalThis[key];
+  if (typeof fn !== "function") throw new Error(`runtime: host operation ${key} is missing`);
+  host[name] = fn;
+  delete globalThis[key];
+}

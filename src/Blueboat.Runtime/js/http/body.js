@@ -1,0 +1,74 @@
+import { utf8Encode, TextDecoder } from "../web/encoding.js";
+import { URLSearchParams } from "../web/url.js";
+
+const decoder = new TextDecoder();
+
+/** Turns a BodyInit into bytes and the content type it implies (null when none). */
+export function extractBody(init) {
+  if (init === null || init === undefined) return { bytes: null, type: null };
+  if (typeof init === "string") return { bytes: utf8Encode(init), type: "text/plain;charset=UTF-8" };
+  if (init instanceof ArrayBuffer) return { bytes: new Uint8Array(init.slice(0)), type: null };
+  if (ArrayBuffer.isView(init)) {
+    return { bytes: new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength)), type: null };
+  }
+  if (init instanceof URLSearchParams) {
+    return { bytes: utf8Encode(init.toString()), type: "application/x-www-form-urlencoded;charset=UTF-8" };
+  }
+  if (typeof init === "object" && typeof init.getReader === "function") {
+    throw new TypeError("ReadableStream bodies are not supported yet; pass a string, ArrayBuffer or typed array");
+  }
+  return { bytes: utf8Encode(String(init)), type: "text/plain;charset=UTF-8" };
+}
+
+/**
+ * The body half of Request and Response: the bytes are held whole (bodies are buffered), and
+ * each may be read once.
+ */
+export class Body {
+  #bytes;
+  #used = false;
+
+  constructor(bytes) {
+    this.#bytes = bytes;
+  }
+
+  get used() {
+    return this.#used;
+  }
+
+  get present() {
+    return this.#bytes !== null;
+  }
+
+  peek() {
+    return this.#bytes;
+  }
+
+  take() {
+    if (this.#used) throw new TypeError("Body has already been used");
+    this.#used = true;
+    return this.#bytes || new Uint8Array(0);
+  }
+
+  async arrayBuffer() {
+    const b = this.take();
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+  }
+
+  async bytes() {
+    return new Uint8Array(this.take());
+  }
+
+  async text() {
+    return decoder.decode(this.take());
+  }
+
+  async json() {
+    return JSON.parse(decoder.decode(this.take()));
+  }
+
+  clone() {
+    if (this.#used) throw new TypeError("Body has already been used");
+    return new Body(this.#bytes);
+  }
+}

@@ -1,0 +1,102 @@
+import { Headers } from "./headers.js";
+import { Body, extractBody } from "./body.js";
+import { URL } from "../web/url.js";
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const NORMALIZED = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"]);
+const FORBIDDEN = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+function normalizeMethod(m) {
+  const method = String(m);
+  if (!TOKEN.test(method)) throw new TypeError(`'${method}' is not a valid HTTP method`);
+  const upper = method.toUpperCase();
+  if (FORBIDDEN.has(upper)) throw new TypeError(`'${method}' HTTP method is unsupported`);
+  return NORMALIZED.has(upper) ? upper : method;
+}
+
+let incoming = false;
+
+export class Request {
+  #url;
+  #method;
+  #headers;
+  #body;
+  #redirect;
+  #signal;
+  #cf;
+
+  constructor(input, init = {}) {
+    init = init ?? {};
+    let source = null;
+    if (input instanceof Request) {
+      source = input;
+      this.#url = input.url;
+      this.#method = input.method;
+    } else {
+      try {
+        this.#url = new URL(String(input)).href;
+      } catch {
+        throw new TypeError(`Invalid URL: ${String(input)}`);
+      }
+      this.#method = "GET";
+    }
+    if (init.method !== undefined) this.#method = normalizeMethod(init.method);
+    this.#headers = new Headers(init.headers !== undefined ? init.headers : source ? source.headers : undefined);
+    this.#redirect = init.redirect ?? (source ? source.redirect : "follow");
+    this.#signal = init.signal ?? (source ? source.signal : null);
+    this.#cf = init.cf ?? (source ? source.cf : undefined);
+
+    if (init.body !== undefined && init.body !== null) {
+      if ((this.#method === "GET" || this.#method === "HEAD") && !incoming) {
+        throw new TypeError("Request with GET/HEAD method cannot have body.");
+      }
+      const { bytes, type } = extractBody(init.body);
+      this.#body = new Body(bytes);
+      if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    } else if (source) {
+      this.#body = source.#body.clone();
+    } else {
+      this.#body = new Body(null);
+    }
+  }
+
+  get url() { return this.#url; }
+  get method() { return this.#method; }
+  get headers() { return this.#headers; }
+  get redirect() { return this.#redirect; }
+  get signal() { return this.#signal; }
+  get cf() { return this.#cf; }
+  get bodyUsed() { return this.#body.used; }
+  get body() { return this.#body.present ? this.#body.peek() : null; }
+
+  arrayBuffer() { return this.#body.arrayBuffer(); }
+  bytes() { return this.#body.bytes(); }
+  text() { return this.#body.text(); }
+  json() { return this.#body.json(); }
+  async formData() { throw new TypeError("Request.formData() is not supported"); }
+  async blob() { throw new TypeError("Request.blob() is not supported"); }
+
+  clone() {
+    if (this.bodyUsed) throw new TypeError("Cannot clone a Request whose body has been used");
+    return new Request(this);
+  }
+
+  get [Symbol.toStringTag]() { return "Request"; }
+}
+
+/**
+ * The Request an app receives for an incoming HTTP request. Unlike `new Request`, a GET or HEAD
+ * that arrived with a body is not an error: the platform accepts what the client sent.
+ */
+export function incomingRequest(url, method, headerPairs, bodyBytes) {
+  incoming = true;
+  try {
+    return new Request(url, {
+      method,
+      headers: headerPairs,
+      body: bodyBytes && bodyBytes.length ? bodyBytes : null,
+    });
+  } finally {
+    incoming = false;
+  }
+}

@@ -1,0 +1,85 @@
+import { Headers } from "./headers.js";
+import { Body, extractBody } from "./body.js";
+import { URL } from "../web/url.js";
+
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export class Response {
+  #status;
+  #statusText;
+  #headers;
+  #body;
+  #type = "default";
+
+  constructor(body = null, init = {}) {
+    init = init ?? {};
+    const status = init.status === undefined ? 200 : Number(init.status);
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError(`Failed to construct 'Response': The status provided (${init.status}) is outside the range [200, 599].`);
+    }
+    this.#status = status;
+    this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
+    this.#headers = new Headers(init.headers);
+    if (body !== null && body !== undefined && NULL_BODY.has(status)) {
+      throw new TypeError(`Response with null body status (${status}) cannot have body`);
+    }
+    const { bytes, type } = extractBody(body);
+    this.#body = new Body(bytes);
+    if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+  }
+
+  static json(data, init = {}) {
+    const text = JSON.stringify(data);
+    if (text === undefined) throw new TypeError("Response.json: value is not JSON-serialisable");
+    const headers = new Headers(init?.headers);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    return new Response(text, { ...init, headers });
+  }
+
+  static redirect(url, status = 302) {
+    if (!REDIRECTS.has(status)) throw new RangeError(`Invalid status code ${status} for a redirect`);
+    const r = new Response(null, { status, headers: { location: new URL(String(url)).href } });
+    return r;
+  }
+
+  static error() {
+    const r = new Response(null, { status: 200 });
+    r.#status = 0;
+    r.#type = "error";
+    return r;
+  }
+
+  get status() { return this.#status; }
+  get statusText() { return this.#statusText; }
+  get ok() { return this.#status >= 200 && this.#status <= 299; }
+  get headers() { return this.#headers; }
+  get type() { return this.#type; }
+  get url() { return ""; }
+  get redirected() { return false; }
+  get bodyUsed() { return this.#body.used; }
+  get body() { return this.#body.present ? this.#body.peek() : null; }
+
+  arrayBuffer() { return this.#body.arrayBuffer(); }
+  bytes() { return this.#body.bytes(); }
+  text() { return this.#body.text(); }
+  json() { return this.#body.json(); }
+  async formData() { throw new TypeError("Response.formData() is not supported"); }
+  async blob() { throw new TypeError("Response.blob() is not supported"); }
+
+  clone() {
+    if (this.bodyUsed) throw new TypeError("Cannot clone a Response whose body has been used");
+    const r = new Response(null, { status: this.#status === 0 ? 200 : this.#status, statusText: this.#statusText, headers: this.#headers });
+    r.#status = this.#status;
+    r.#type = this.#type;
+    r.#body = this.#body.clone();
+    return r;
+  }
+
+  get [Symbol.toStringTag]() { return "Response"; }
+
+  /** The bytes to send, taken once by the dispatcher. */
+  static takeBody(r) {
+    return r.#body.present && !r.#body.used ? r.#body.take() : new Uint8Array(0);
+  }
+}

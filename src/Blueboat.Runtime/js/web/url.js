@@ -1,0 +1,2 @@
+// URL and URLSearchParams: the WHATWG reference implementation, bundled at build time.
+export { URL, URLSearchParams } from "whatwg-url";

@@ -1,0 +1,31 @@
+namespace Blueboat.Supervisor.Http;
+
+/// <summary>
+/// Blueboat's header rules: which incoming x-blueboat-* headers an app may see, how request ids are
+/// chosen, and which response headers an app may not set.
+/// </summary>
+public static class BlueboatHeaders
+{
+    public const string Prefix = "x-blueboat-";
+    public const string RequestId = "x-blueboat-request-id";
+    public const string Metadata = "x-blueboat-metadata";
+    public const string ClientIp = "x-blueboat-client-ip";
+    public const string HandleLatency = "x-blueboat-handle-latency";
+    public const string BusyDuration = "x-blueboat-busy-duration";
+
+    /// <summary>True for an incoming header the app must not see: x-blueboat-* outside the three that proxies set.</summary>
+    public static bool IsStrippedFromRequest(string name) =>
+        name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase)
+        && !name.Equals(RequestId, StringComparison.OrdinalIgnoreCase)
+        && !name.Equals(Metadata, StringComparison.OrdinalIgnoreCase)
+        && !name.Equals(ClientIp, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>An app cannot forge the platform's own response headers.</summary>
+    public static bool IsStrippedFromResponse(string name) => name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The incoming id when a proxy gave one, else "u:" and a random UUID, as Blueboat does.</summary>
+    public static string ChooseRequestId(string? incoming) =>
+        string.IsNullOrEmpty(incoming) ? "u:" + Guid.NewGuid().ToString("D") : incoming;
+
+    public static string Milliseconds(TimeSpan t) => t.TotalMilliseconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+}

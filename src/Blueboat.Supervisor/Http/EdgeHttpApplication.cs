@@ -1,0 +1,180 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using Blueboat.Channel;
+using Blueboat.Supervisor.Logging;
+using Blueboat.Supervisor.Workers;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+
+namespace Blueboat.Supervisor.Http;
+
+/// <summary>
+/// Where every HTTP request enters: the health check, header policy, the hand-off to the app's
+/// worker, and the platform's own error answers. Kestrel parses HTTP; this never runs app code.
+/// </summary>
+public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttpOptions options) : IHttpApplication<IFeatureCollection>
+{
+    public const string HealthPath = "/_blueboat/health";
+
+    public IFeatureCollection CreateContext(IFeatureCollection contextFeatures) => contextFeatures;
+
+    public void DisposeContext(IFeatureCollection context, Exception? exception) { }
+
+    public async Task ProcessRequestAsync(IFeatureCollection features)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var request = features.GetRequiredFeature<IHttpRequestFeature>();
+        var response = features.GetRequiredFeature<IHttpResponseFeature>();
+        var responseBody = features.GetRequiredFeature<IHttpResponseBodyFeature>();
+
+        if (request.Path == HealthPath)
+        {
+            await WriteText(response, responseBody, 200, "OK").ConfigureAwait(false);
+            return;
+        }
+
+        var requestId = BlueboatHeaders.ChooseRequestId(request.Headers[BlueboatHeaders.RequestId].ToString());
+        response.Headers[BlueboatHeaders.RequestId] = requestId;
+
+        var host = request.Headers.Host.ToString();
+        var app = apps.Resolve(host);
+        if (app is null)
+        {
+            await WriteText(response, responseBody, 404, $"no app is deployed for host {host}").ConfigureAwait(false);
+            return;
+        }
+
+        byte[]? body = null;
+        var bodyLength = 0;
+        try
+        {
+            (body, bodyLength) = await ReadBodyAsync(request.Body, options.MaxRequestBodyBytes).ConfigureAwait(false);
+            if (body is null)
+            {
+                await WriteText(response, responseBody, 413, $"request body exceeds {options.MaxRequestBodyBytes} bytes").ConfigureAwait(false);
+                return;
+            }
+
+            var head = BuildHead(request, features, host, requestId);
+            WorkerProcess worker;
+            try
+            {
+                worker = await app.GetWorkerAsync().ConfigureAwait(false);
+            }
+            catch (AppInitException e)
+            {
+                await WriteText(response, responseBody, 503, $"app {app.App.Name} failed to start: {e.Message}").ConfigureAwait(false);
+                return;
+            }
+
+            var aborted = features.Get<IHttpRequestLifetimeFeature>()?.RequestAborted ?? CancellationToken.None;
+            WorkerResponse answer;
+            try
+            {
+                answer = await worker.HandleAsync(head, body.AsMemory(0, bodyLength), aborted).ConfigureAwait(false);
+            }
+            catch (WorkerExitedException e)
+            {
+                log.Warn("request lost with its worker", ("app", app.App.Name), ("request_id", requestId), ("error", e.Message));
+                await WriteText(response, responseBody, 502, $"the app's worker exited while handling this request (request id {requestId})").ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return; // the client went away
+            }
+
+            await WriteAnswer(response, responseBody, answer, Stopwatch.GetElapsedTime(started), app.App.Name, requestId).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (body is not null) ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    private static RequestHead BuildHead(IHttpRequestFeature request, IFeatureCollection features, string host, string requestId)
+    {
+        var headers = new List<KeyValuePair<string, string>>(request.Headers.Count + 1);
+        foreach (var (name, values) in request.Headers)
+        {
+            if (BlueboatHeaders.IsStrippedFromRequest(name)) continue;
+            if (name.Equals(BlueboatHeaders.RequestId, StringComparison.OrdinalIgnoreCase)) continue;
+            foreach (var value in values) headers.Add(new(name.ToLowerInvariant(), value ?? ""));
+        }
+        headers.Add(new(BlueboatHeaders.RequestId, requestId));
+
+        var target = request.RawTarget;
+        if (string.IsNullOrEmpty(target) || target[0] != '/') target = request.PathBase + request.Path + request.QueryString;
+        var url = "https://" + (host.Length > 0 ? host : "nohost") + target;
+        var clientIp = features.Get<IHttpConnectionFeature>()?.RemoteIpAddress?.ToString() ?? "";
+        return new RequestHead(request.Method, url, requestId, clientIp, headers);
+    }
+
+    private async Task WriteAnswer(IHttpResponseFeature response, IHttpResponseBodyFeature body, WorkerResponse answer, TimeSpan latency, string app, string requestId)
+    {
+        var head = answer.Head;
+        try
+        {
+            response.StatusCode = head.Status;
+            var grouped = new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, value) in head.Headers)
+            {
+                if (BlueboatHeaders.IsStrippedFromResponse(name)) continue;
+                if (name.Equals("content-length", StringComparison.OrdinalIgnoreCase) || name.Equals("transfer-encoding", StringComparison.OrdinalIgnoreCase)) continue;
+                grouped[name] = grouped.TryGetValue(name, out var existing) ? StringValues.Concat(existing, value) : new StringValues(value);
+            }
+            foreach (var (name, values) in grouped) response.Headers[name] = values;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            log.Error("app returned an invalid response head", ("app", app), ("request_id", requestId), ("error", e.Message));
+            response.Headers.Clear();
+            response.Headers[BlueboatHeaders.RequestId] = requestId;
+            await WriteText(response, body, 500, $"the app returned an invalid response (request id {requestId})").ConfigureAwait(false);
+            return;
+        }
+        response.Headers[BlueboatHeaders.HandleLatency] = BlueboatHeaders.Milliseconds(latency);
+        response.Headers[BlueboatHeaders.BusyDuration] = BlueboatHeaders.Milliseconds(TimeSpan.FromMicroseconds(head.BusyMicroseconds));
+        response.Headers.ContentLength = answer.Body.Length;
+        if (answer.Body.Length > 0) await body.Writer.WriteAsync(answer.Body).ConfigureAwait(false);
+    }
+
+    private static async Task WriteText(IHttpResponseFeature response, IHttpResponseBodyFeature body, int status, string text)
+    {
+        response.StatusCode = status;
+        response.Headers.ContentType = "text/plain; charset=utf-8";
+        var bytes = Encoding.UTF8.GetBytes(text);
+        response.Headers.ContentLength = bytes.Length;
+        await body.Writer.WriteAsync(bytes).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the whole body into a pooled buffer; null when it exceeds <paramref name="limit"/>.</summary>
+    private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(Stream stream, long limit)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        var length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                buffer.AsSpan(0, length).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = bigger;
+            }
+            var n = await stream.ReadAsync(buffer.AsMemory(length)).ConfigureAwait(false);
+            if (n == 0) return (buffer, length);
+            length += n;
+            if (length > limit)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                return (null, 0);
+            }
+        }
+    }
+}
+
+public sealed record EdgeHttpOptions(long MaxRequestBodyBytes);

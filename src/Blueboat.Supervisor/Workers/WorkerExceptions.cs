@@ -1,0 +1,7 @@
+namespace Blueboat.Supervisor.Workers;
+
+/// <summary>A worker ended (crashed, was killed, or broke the channel) while a request was in flight.</summary>
+public sealed class WorkerExitedException(string message) : Exception(message);
+
+/// <summary>An app could not be brought up in a worker: bad code, a throwing module, or the init budget ran out.</summary>
+public sealed class AppInitException(string message) : Exception(message);

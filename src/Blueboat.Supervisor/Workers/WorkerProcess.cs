@@ -1,0 +1,193 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Blueboat.Apps;
+using Blueboat.Channel;
+using Blueboat.Supervisor.Logging;
+
+namespace Blueboat.Supervisor.Workers;
+
+/// <summary>
+/// One running worker process bound to one app version, seen from the supervisor: the channel,
+/// the exchanges (requests) in flight on it, and its exit.
+/// </summary>
+public sealed class WorkerProcess : IDisposable
+{
+    private readonly FrameConnection channel;
+    private readonly EdgeLog log;
+    private readonly ConcurrentDictionary<uint, Exchange> exchanges = new();
+    private readonly TaskCompletionSource<AppLoaded> loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int nextExchangeId;
+    private long requestsServed;
+
+    public int Pid { get; }
+    public string App { get; }
+    public string Version { get; }
+    public DateTime StartedAt { get; } = DateTime.UtcNow;
+    public long RequestsServed => Interlocked.Read(ref requestsServed);
+    public int InFlight => exchanges.Count;
+
+    /// <summary>Completes with a description of how the process ended.</summary>
+    public Task<string> Exited => exited.Task;
+    public bool IsAlive => !exited.Task.IsCompleted && !channel.IsBroken;
+
+    private WorkerProcess(int pid, FrameConnection channel, string app, string version, EdgeLog log)
+    {
+        Pid = pid;
+        this.channel = channel;
+        App = app;
+        Version = version;
+        this.log = log;
+    }
+
+    public static WorkerProcess Start(WorkerLauncher launcher, AppBundle app, EdgeLog log)
+    {
+        var (pid, socket) = launcher.Launch();
+        var worker = new WorkerProcess(pid, new FrameConnection(socket), app.Name, app.Version, log);
+        _ = worker.RunAsync();
+        return worker;
+    }
+
+    /// <summary>Sends the app to the worker and waits until its module has been evaluated.</summary>
+    public async Task LoadAsync(AppBundle app, TimeSpan initBudget)
+    {
+        var message = new LoadApp(app.Name, app.Version, app.EntryModule, (int)initBudget.TotalMilliseconds, app.Env, app.Package.Files);
+        channel.Send(FrameKind.LoadApp, 0, message, static (w, m) => m.Write(w));
+
+        // The worker enforces the budget itself; this backstop covers a worker that cannot (hung engine start).
+        var backstop = initBudget + TimeSpan.FromSeconds(10);
+        var done = await Task.WhenAny(loaded.Task, exited.Task, Task.Delay(backstop)).ConfigureAwait(false);
+        if (done == loaded.Task)
+        {
+            var result = loaded.Task.Result;
+            if (!result.Ok) throw new AppInitException(result.Error);
+            return;
+        }
+        Kill();
+        if (done == exited.Task)
+            throw new AppInitException($"worker {exited.Task.Result} while loading the app");
+        throw new AppInitException($"app initialisation exceeded its budget of {initBudget.TotalMilliseconds:0} ms");
+    }
+
+    /// <summary>Hands one request to the worker and waits for the whole response.</summary>
+    public async Task<WorkerResponse> HandleAsync(RequestHead head, ReadOnlyMemory<byte> body, CancellationToken aborted)
+    {
+        var id = (uint)Interlocked.Increment(ref nextExchangeId);
+        if (id == 0) id = (uint)Interlocked.Increment(ref nextExchangeId);
+        var exchange = new Exchange();
+        exchanges[id] = exchange;
+        if (!IsAlive)
+        {
+            exchanges.TryRemove(id, out _);
+            throw new WorkerExitedException("worker is not running");
+        }
+
+        channel.Send(FrameKind.RequestHead, id, head, static (w, h) => h.Write(w));
+        for (var offset = 0; offset < body.Length; offset += FrameLayout.BodyChunk)
+        {
+            var chunk = body.Slice(offset, Math.Min(FrameLayout.BodyChunk, body.Length - offset));
+            channel.Send(FrameKind.RequestBody, id, chunk, static (w, c) => w.Raw(c.Span));
+        }
+        channel.Send(FrameKind.RequestEnd, id);
+
+        using var registration = aborted.Register(() =>
+        {
+            if (exchanges.TryRemove(id, out var gone))
+            {
+                channel.Send(FrameKind.Cancel, id);
+                gone.Completion.TrySetCanceled();
+            }
+        });
+        try
+        {
+            return await exchange.Completion.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Increment(ref requestsServed);
+        }
+    }
+
+    public void Kill()
+    {
+        if (!exited.Task.IsCompleted) NativeProcess.Kill(Pid, NativeProcess.SIGKILL);
+    }
+
+    private async Task RunAsync()
+    {
+        try
+        {
+            await channel.ReceiveAsync(OnFrame).ConfigureAwait(false);
+        }
+        catch (ChannelProtocolException e)
+        {
+            log.Error("worker broke the channel protocol", ("app", App), ("pid", Pid), ("error", e.Message));
+        }
+        catch (Exception e)
+        {
+            log.Error("worker channel failed", ("app", App), ("pid", Pid), ("error", e.ToString()));
+        }
+
+        // The channel is gone: the worker is dead or must be. Kill, then reap so no zombie stays.
+        NativeProcess.Kill(Pid, NativeProcess.SIGKILL);
+        var description = await Task.Run(Reap).ConfigureAwait(false);
+        exited.TrySetResult(description);
+        channel.Dispose();
+        var failure = new WorkerExitedException($"worker {Pid} {description}");
+        foreach (var id in exchanges.Keys)
+            if (exchanges.TryRemove(id, out var exchange)) exchange.Completion.TrySetException(failure);
+        loaded.TrySetResult(new AppLoaded(false, $"worker {description}", 0));
+    }
+
+    private string Reap()
+    {
+        while (true)
+        {
+            var r = NativeProcess.WaitPid(Pid, out var status, 0);
+            if (r == Pid) return NativeProcess.DescribeExit(status);
+            if (r < 0 && System.Runtime.InteropServices.Marshal.GetLastSystemError() == NativeProcess.EINTR) continue;
+            return "exited (status unknown)";
+        }
+    }
+
+    private void OnFrame(FrameKind kind, uint id, ReadOnlySpan<byte> payload)
+    {
+        switch (kind)
+        {
+            case FrameKind.AppLoaded:
+                loaded.TrySetResult(Channel.AppLoaded.Read(payload));
+                break;
+            case FrameKind.ResponseHead:
+                if (exchanges.TryGetValue(id, out var e1)) e1.Head = ResponseHead.Read(payload);
+                break;
+            case FrameKind.ResponseBody:
+                if (exchanges.TryGetValue(id, out var e2)) e2.Body.Write(payload);
+                break;
+            case FrameKind.ResponseEnd:
+                if (exchanges.TryRemove(id, out var e3))
+                {
+                    if (e3.Head is null) e3.Completion.TrySetException(new WorkerExitedException("worker ended a response it never started"));
+                    else e3.Completion.TrySetResult(new WorkerResponse(e3.Head, e3.Body));
+                }
+                break;
+            case FrameKind.Log:
+                log.App(App, Version, LogRecord.Read(payload));
+                break;
+            default:
+                throw new ChannelProtocolException($"unexpected frame kind {(byte)kind} from worker");
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+    }
+
+    private sealed class Exchange
+    {
+        public ResponseHead? Head;
+        public readonly ArrayBufferWriter<byte> Body = new();
+        public readonly TaskCompletionSource<WorkerResponse> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Blueboat.Channel;
+
+namespace Blueboat.Worker;
+
+/// <summary>
+/// Turns frames from the supervisor into events for the loop: a request becomes ready once its
+/// head, body chunks and end have all arrived.
+/// </summary>
+internal sealed class ChannelInbox(FrameConnection channel, BlockingCollection<WorkerEvent> events)
+{
+    private readonly Dictionary<uint, (RequestHead Head, ArrayBufferWriter<byte> Body)> assembling = new();
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            await channel.ReceiveAsync(OnFrame).ConfigureAwait(false);
+        }
+        finally
+        {
+            events.Add(new WorkerEvent.ChannelClosed());
+        }
+    }
+
+    private void OnFrame(FrameKind kind, uint id, ReadOnlySpan<byte> payload)
+    {
+        switch (kind)
+        {
+            case FrameKind.LoadApp:
+                events.Add(new WorkerEvent.Load(LoadApp.Read(payload)));
+                break;
+            case FrameKind.RequestHead:
+                assembling[id] = (RequestHead.Read(payload), new ArrayBufferWriter<byte>());
+                break;
+            case FrameKind.RequestBody:
+                if (assembling.TryGetValue(id, out var partial)) partial.Body.Write(payload);
+                break;
+            case FrameKind.RequestEnd:
+                if (assembling.Remove(id, out var whole))
+                    events.Add(new WorkerEvent.RequestReady(id, whole.Head, whole.Body.WrittenSpan.ToArray()));
+                break;
+            case FrameKind.Cancel:
+                assembling.Remove(id);
+                events.Add(new WorkerEvent.Cancelled(id));
+                break;
+            default:
+                throw new ChannelProtocolException($"unexpected frame kind {(byte)kind} from the supervisor");
+        }
+    }
+}

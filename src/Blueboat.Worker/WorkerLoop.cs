@@ -1,0 +1,238 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Blueboat.Apps;
+using Blueboat.Channel;
+using Blueboat.Runtime.Glue;
+using Microsoft.ClearScript;
+
+namespace Blueboat.Worker;
+
+/// <summary>
+/// The worker's event loop. Every entry into JS happens on this one thread, one event at a time,
+/// so many requests interleave on one JS context the way async handlers expect.
+/// </summary>
+internal sealed class WorkerLoop : IRuntimeHost
+{
+    private readonly FrameConnection channel;
+    private readonly BlockingCollection<WorkerEvent> events;
+    private readonly JsEngine engine;
+    private readonly HashSet<uint> open = new();
+    private readonly Dictionary<uint, long> busyTicks = new();
+    private readonly Dictionary<int, (Timer Timer, uint Exchange)> timers = new();
+    private readonly string initRequestId = "s:init+" + Guid.NewGuid().ToString("D");
+
+    private string currentEventJson = "{}";
+    private byte[] currentBody = [];
+    private uint currentExchange;
+    private long dispatchStarted;
+    private bool loaded;
+
+    public WorkerLoop(FrameConnection channel, BlockingCollection<WorkerEvent> events)
+    {
+        this.channel = channel;
+        this.events = events;
+        engine = new JsEngine(this);
+    }
+
+    public int Run()
+    {
+        foreach (var ev in events.GetConsumingEnumerable())
+        {
+            switch (ev)
+            {
+                case WorkerEvent.Load load:
+                    Load(load.App);
+                    break;
+                case WorkerEvent.RequestReady ready:
+                    OnRequest(ready);
+                    break;
+                case WorkerEvent.TimerDue due:
+                    OnTimer(due.TimerId);
+                    break;
+                case WorkerEvent.Cancelled cancelled:
+                    open.Remove(cancelled.ExchangeId);
+                    busyTicks.Remove(cancelled.ExchangeId);
+                    break;
+                case WorkerEvent.ChannelClosed:
+                    return 0;
+            }
+        }
+        return 0;
+    }
+
+    private void Load(LoadApp app)
+    {
+        if (loaded)
+        {
+            SendLoaded(new AppLoaded(false, "this worker already runs an app", 0));
+            return;
+        }
+        var started = Stopwatch.GetTimestamp();
+        var timedOut = false;
+        using var budget = new Timer(_ => { timedOut = true; engine.Interrupt(); }, null, app.InitBudgetMs, Timeout.Infinite);
+        try
+        {
+            var envJson = JsonSerializer.Serialize(new Dictionary<string, string>(app.Env), WorkerJson.Default.DictionaryStringString);
+            engine.LoadApp(new AppPackage(new Dictionary<string, byte[]>(app.Files)), app.EntryModule, envJson);
+            budget.Change(Timeout.Infinite, Timeout.Infinite);
+            if (timedOut) throw new TimeoutException("init budget exceeded");
+            loaded = true;
+            SendLoaded(new AppLoaded(true, "", (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds));
+        }
+        catch (Exception e)
+        {
+            budget.Change(Timeout.Infinite, Timeout.Infinite);
+            string summary;
+            string details;
+            if (timedOut)
+            {
+                summary = $"app initialisation exceeded its budget of {app.InitBudgetMs} ms";
+                details = summary;
+            }
+            else if (e is ScriptEngineException se)
+            {
+                details = string.IsNullOrEmpty(se.ErrorDetails) ? se.Message : se.ErrorDetails;
+                summary = FirstLine(details);
+            }
+            else
+            {
+                details = e.ToString();
+                summary = e.Message;
+            }
+            Log(LogLevel.Error, initRequestId, $"app failed to initialise: {details}");
+            SendLoaded(new AppLoaded(false, summary, (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds));
+        }
+    }
+
+    private static string FirstLine(string s)
+    {
+        var nl = s.IndexOf('\n');
+        return (nl < 0 ? s : s[..nl]).Trim();
+    }
+
+    private void SendLoaded(AppLoaded result) =>
+        channel.Send(FrameKind.AppLoaded, 0, result, static (w, r) => r.Write(w));
+
+    private void OnRequest(WorkerEvent.RequestReady ready)
+    {
+        if (!loaded)
+        {
+            SendResponse(ready.ExchangeId, 503, [new("content-type", "text/plain; charset=utf-8")], "the app is not loaded"u8, 0);
+            return;
+        }
+        open.Add(ready.ExchangeId);
+        currentEventJson = RequestEventJson(ready);
+        currentBody = ready.Body;
+        EnterJs(ready.ExchangeId);
+        currentBody = [];
+    }
+
+    private void OnTimer(int timerId)
+    {
+        if (!timers.Remove(timerId, out var timer)) return;
+        timer.Timer.Dispose();
+        currentEventJson = $"{{\"kind\":2,\"id\":{timerId}}}";
+        EnterJs(timer.Exchange);
+    }
+
+    private void EnterJs(uint exchange)
+    {
+        currentExchange = exchange;
+        dispatchStarted = Stopwatch.GetTimestamp();
+        try
+        {
+            engine.Dispatch();
+        }
+        catch (ScriptEngineException e)
+        {
+            Log(LogLevel.Error, "", $"runtime dispatch failed: {e.ErrorDetails}");
+        }
+        finally
+        {
+            var elapsed = Stopwatch.GetTimestamp() - dispatchStarted;
+            if (open.Contains(exchange)) busyTicks[exchange] = busyTicks.GetValueOrDefault(exchange) + elapsed;
+            currentExchange = 0;
+        }
+    }
+
+    private static string RequestEventJson(WorkerEvent.RequestReady ready)
+    {
+        using var buffer = new MemoryStream(512);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            var head = ready.Head;
+            json.WriteStartObject();
+            json.WriteNumber("kind", 1);
+            json.WriteNumber("id", ready.ExchangeId);
+            json.WriteString("requestId", head.RequestId);
+            json.WriteString("method", head.Method);
+            json.WriteString("url", head.Url);
+            json.WriteString("clientIp", head.ClientIp);
+            json.WriteStartArray("headers");
+            foreach (var (name, value) in head.Headers)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(name);
+                json.WriteStringValue(value);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+            json.WriteNumber("bodyLength", ready.Body.Length);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    // ---- IRuntimeHost: called from JS, on this thread ----
+
+    public string CurrentEventJson => currentEventJson;
+
+    public void CopyEventBody(Span<byte> destination) =>
+        currentBody.AsSpan(0, Math.Min(currentBody.Length, destination.Length)).CopyTo(destination);
+
+    public void Respond(uint exchangeId, int status, string headerLinesJson, ReadOnlySpan<byte> body)
+    {
+        if (!open.Remove(exchangeId)) return; // cancelled, or answered already
+        var busy = busyTicks.GetValueOrDefault(exchangeId);
+        busyTicks.Remove(exchangeId);
+        if (currentExchange != 0) busy += Stopwatch.GetTimestamp() - dispatchStarted;
+        var lines = JsonSerializer.Deserialize(headerLinesJson, WorkerJson.Default.ListListString) ?? [];
+        var headers = new List<KeyValuePair<string, string>>(lines.Count);
+        foreach (var line in lines)
+            if (line.Count == 2) headers.Add(new(line[0], line[1]));
+        SendResponse(exchangeId, status, headers, body, (long)(busy * 1_000_000.0 / Stopwatch.Frequency));
+    }
+
+    private void SendResponse(uint exchangeId, int status, List<KeyValuePair<string, string>> headers, ReadOnlySpan<byte> body, long busyMicros)
+    {
+        channel.Send(FrameKind.ResponseHead, exchangeId, new ResponseHead(status, busyMicros, headers), static (w, h) => h.Write(w));
+        for (var offset = 0; offset < body.Length; offset += FrameLayout.BodyChunk)
+        {
+            var chunk = body.Slice(offset, Math.Min(FrameLayout.BodyChunk, body.Length - offset)).ToArray();
+            channel.Send(FrameKind.ResponseBody, exchangeId, chunk, static (w, c) => w.Raw(c));
+        }
+        channel.Send(FrameKind.ResponseEnd, exchangeId);
+    }
+
+    public void Log(LogLevel level, string requestId, string message) =>
+        channel.Send(FrameKind.Log, 0, new LogRecord(level, requestId, message), static (w, r) => r.Write(w));
+
+    public void SetTimer(int timerId, double delayMs, uint exchangeId)
+    {
+        ClearTimer(timerId);
+        var due = (long)Math.Clamp(delayMs, 0, int.MaxValue);
+        var timer = new Timer(static state =>
+        {
+            var (queue, id) = ((BlockingCollection<WorkerEvent>, int))state!;
+            if (!queue.IsAddingCompleted) queue.Add(new WorkerEvent.TimerDue(id));
+        }, (events, timerId), due, Timeout.Infinite);
+        timers[timerId] = (timer, exchangeId);
+    }
+
+    public void ClearTimer(int timerId)
+    {
+        if (timers.Remove(timerId, out var t)) t.Timer.Dispose();
+    }
+}
