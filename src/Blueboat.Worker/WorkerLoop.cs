@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Blueboat.Apps;
 using Blueboat.Channel;
@@ -123,7 +122,7 @@ internal sealed class WorkerLoop : IRuntimeHost
             return;
         }
         open.Add(ready.ExchangeId);
-        currentEventJson = RequestEventJson(ready);
+        currentEventJson = RuntimeEvents.ForRequest(ready.ExchangeId, ready.Head, ready.Body.Length);
         currentBody = ready.Body;
         EnterJs(ready.ExchangeId);
         currentBody = [];
@@ -133,7 +132,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         if (!timers.Remove(timerId, out var timer)) return;
         timer.Timer.Dispose();
-        currentEventJson = $"{{\"kind\":2,\"id\":{timerId}}}";
+        currentEventJson = RuntimeEvents.ForTimer(timerId);
         EnterJs(timer.Exchange);
     }
 
@@ -157,34 +156,6 @@ internal sealed class WorkerLoop : IRuntimeHost
         }
     }
 
-    private static string RequestEventJson(WorkerEvent.RequestReady ready)
-    {
-        using var buffer = new MemoryStream(512);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            var head = ready.Head;
-            json.WriteStartObject();
-            json.WriteNumber("kind", 1);
-            json.WriteNumber("id", ready.ExchangeId);
-            json.WriteString("requestId", head.RequestId);
-            json.WriteString("method", head.Method);
-            json.WriteString("url", head.Url);
-            json.WriteString("clientIp", head.ClientIp);
-            json.WriteStartArray("headers");
-            foreach (var (name, value) in head.Headers)
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(name);
-                json.WriteStringValue(value);
-                json.WriteEndArray();
-            }
-            json.WriteEndArray();
-            json.WriteNumber("bodyLength", ready.Body.Length);
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
-
     // ---- IRuntimeHost: called from JS, on this thread ----
 
     public string CurrentEventJson => currentEventJson;
@@ -198,10 +169,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         var busy = busyTicks.GetValueOrDefault(exchangeId);
         busyTicks.Remove(exchangeId);
         if (currentExchange != 0) busy += Stopwatch.GetTimestamp() - dispatchStarted;
-        var lines = JsonSerializer.Deserialize(headerLinesJson, WorkerJson.Default.ListListString) ?? [];
-        var headers = new List<KeyValuePair<string, string>>(lines.Count);
-        foreach (var line in lines)
-            if (line.Count == 2) headers.Add(new(line[0], line[1]));
+        var headers = RuntimeEvents.ParseHeaderLines(headerLinesJson);
         SendResponse(exchangeId, status, headers, body, (long)(busy * 1_000_000.0 / Stopwatch.Frequency));
     }
 

@@ -37,5 +37,5 @@ export function buildPackage() {
       },
     });
   }
-  return Object.freeze(pkg);
+  return Object.preventExtensions(pkg); // frozen per file as each is materialised
 }

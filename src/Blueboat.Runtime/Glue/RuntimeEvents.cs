@@ -1,0 +1,51 @@
+using System.Text;
+using System.Text.Json;
+using Blueboat.Channel;
+
+namespace Blueboat.Runtime.Glue;
+
+/// <summary>The event descriptions the runtime's dispatcher (js/app/dispatch.js) reads through `__bb_event`.</summary>
+public static class RuntimeEvents
+{
+    public const int Request = 1;
+    public const int Timer = 2;
+
+    public static string ForRequest(uint exchangeId, RequestHead head, int bodyLength)
+    {
+        using var buffer = new MemoryStream(512);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("kind", Request);
+            json.WriteNumber("id", exchangeId);
+            json.WriteString("requestId", head.RequestId);
+            json.WriteString("method", head.Method);
+            json.WriteString("url", head.Url);
+            json.WriteString("clientIp", head.ClientIp);
+            json.WriteStartArray("headers");
+            foreach (var (name, value) in head.Headers)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(name);
+                json.WriteStringValue(value);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+            json.WriteNumber("bodyLength", bodyLength);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    public static string ForTimer(int timerId) => $"{{\"kind\":{Timer},\"id\":{timerId}}}";
+
+    /// <summary>Reads the header lines the dispatcher passes to `respond` as JSON pairs.</summary>
+    public static List<KeyValuePair<string, string>> ParseHeaderLines(string json)
+    {
+        var lines = JsonSerializer.Deserialize(json, RuntimeJson.Default.ListListString) ?? [];
+        var headers = new List<KeyValuePair<string, string>>(lines.Count);
+        foreach (var line in lines)
+            if (line.Count == 2) headers.Add(new(line[0], line[1]));
+        return headers;
+    }
+}

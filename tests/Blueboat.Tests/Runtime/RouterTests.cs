@@ -1,0 +1,198 @@
+namespace Blueboat.Tests.Runtime;
+
+/// <summary>The Router's matching rules (Blueboat's, with the listed quirks fixed), run in V8.</summary>
+public class RouterTests : IDisposable
+{
+    private const string App = """
+        const say = (name) => (req) => new Response(name);
+        Router.get("/", say("root-dir"));
+        Router.get("/a/x", say("a-x"));
+        Router.get("/a/*/z", say("a-star-z"));
+        Router.get("/a/y/z", say("a-y-z"));
+        Router.get("/static/", say("static-dir"));
+        Router.get("/b", say("b"));
+        Router.post("/b", say("b-post"));
+        Router.put("/b", say("b-put"));
+        Router.patch("/b", say("b-patch"));
+        Router.delete("/b", say("b-delete"));
+        Router.options("/b", say("b-options"));
+        Router.head("/h", () => new Response(null, { headers: { "x-head": "own" } }));
+        Router.any("/any", (req) => new Response("any-" + req.method));
+        Router.get("/:id", say("literal-colon"));
+        Router.get("/c/", say("c-dir"));
+        Router.get("/c/d", say("c-d"));
+        Router.get("/throws", () => { throw new Error("boom"); });
+        Router.get("/not-a-response", () => ({ status: 200 }));
+        Router.get("/async", async () => { await new Promise((r) => setTimeout(r, 5)); return new Response("later"); });
+        Router.post("/echo", async (req) => new Response(await req.text()));
+        Router.get("/get-body", async (req) => new Response("get-body:" + (req.body === null ? "none" : await req.text())));
+
+        globalThis.order = [];
+        Router.use("/", async (req, next) => { order.push("root1"); return next(req); });
+        Router.use("/", async (req, next) => { order.push("root2"); return next(req); });
+        Router.use("/m/", async (req, next) => { order.push("m-dir"); return next(req); });
+        Router.use("/m", async (req, next) => { order.push("m"); const r = await next(req); r.headers.set("x-mw", "m"); return r; });
+        Router.use("/m/inner", async (req, next) => { order.push("inner"); return next(req); });
+        Router.get("/m/", (req) => new Response(order.splice(0).join(",")));
+        Router.get("/m/inner", (req) => new Response(order.splice(0).join(",")));
+        Router.get("/order", () => new Response(order.splice(0).join(",")));
+        Router.setDebugPath("/__debug");
+        """;
+
+    private readonly RuntimeHarness h = new(App);
+
+    [Theory]
+    [InlineData("/a/x", "a-x")]
+    [InlineData("/a/y/z", "a-y-z")]           // exact beats wildcard
+    [InlineData("/a/q/z", "a-star-z")]        // * matches one segment
+    [InlineData("/static/", "static-dir")]
+    [InlineData("/static/deep/file.css", "static-dir")] // directory handler catches what is below it
+    [InlineData("/b", "b")]
+    [InlineData("/:id", "literal-colon")]     // no parameters: ':id' is a literal segment
+    [InlineData("/unknown/deep", "root-dir")] // unmatched first segment falls back to "/"
+    [InlineData("/c/", "c-dir")]
+    [InlineData("/c/d", "c-d")]
+    [InlineData("/c/e", "c-dir")]
+    [InlineData("/", "root-dir")]
+    public void MatchesLikeBlueboat(string path, string expected)
+    {
+        var r = h.Get(path);
+        Assert.Equal(200, r.Status);
+        Assert.Equal(expected, r.Text);
+    }
+
+    [Theory]
+    [InlineData("/a/w")]     // no backtracking: /a chosen, no /a/ directory -> 404 even though "/" exists
+    [InlineData("/a")]       // an intermediate node without handlers
+    [InlineData("/a/x/more")] // below a leaf without a directory handler
+    [InlineData("/b/")]      // a trailing slash never matches the non-slash route
+    public void MissesAre404NotFound(string path)
+    {
+        var r = h.Get(path);
+        Assert.Equal(404, r.Status);
+        Assert.Equal("not found", r.Text);
+    }
+
+    [Theory]
+    [InlineData("POST", "b-post")]
+    [InlineData("PUT", "b-put")]
+    [InlineData("PATCH", "b-patch")]
+    [InlineData("DELETE", "b-delete")]
+    [InlineData("OPTIONS", "b-options")]
+    public void DispatchesByMethod(string method, string expected)
+    {
+        Assert.Equal(expected, h.Send(method, "/b").Text);
+    }
+
+    [Fact]
+    public void HeadFallsBackToGetUnlessItHasItsOwn()
+    {
+        Assert.Equal("b", h.Send("HEAD", "/b").Text); // the server drops the HEAD body; the handler is GET's
+        Assert.Equal("own", h.Send("HEAD", "/h").Header("x-head"));
+    }
+
+    [Fact]
+    public void AnyCoversEveryMethodButHeadFallsToGetThroughIt()
+    {
+        foreach (var m in new[] { "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" })
+            Assert.Equal("any-" + m, h.Send(m, "/any").Text);
+        Assert.Equal("any-HEAD", h.Send("HEAD", "/any").Text);
+    }
+
+    [Fact]
+    public void AMethodWithoutAHandlerIs404()
+    {
+        var r = h.Send("POST", "/a/x");
+        Assert.Equal(404, r.Status);
+        Assert.Equal("not found", r.Text);
+    }
+
+    [Theory]
+    [InlineData("PROPFIND")]
+    [InlineData("FOO")]
+    public void AnUnknownMethodIs404NotAnError(string method)
+    {
+        var r = h.Send(method, "/b");
+        Assert.Equal(404, r.Status);
+        Assert.Equal("not found", r.Text);
+        Assert.DoesNotContain(h.Logs, l => l.Message.Contains("unhandled exception"));
+    }
+
+    [Theory]
+    [InlineData("//x", 200, "root-dir")]
+    [InlineData("/a//x", 404, "not found")]
+    [InlineData("/c//d", 200, "c-dir")]
+    public void EmptyIntermediateSegmentsAreOrdinaryMisses(string path, int status, string body)
+    {
+        var r = h.Get(path);
+        Assert.Equal(status, r.Status);
+        Assert.Equal(body, r.Text);
+    }
+
+    [Fact]
+    public void MiddlewareOrder_ShallowestLastRegisteredFirst_AndDirectoryMiddlewareOnce()
+    {
+        var dir = h.Get("/m/");
+        Assert.Equal("root2,root1,m,m-dir", dir.Text); // m-dir once, not twice
+        var inner = h.Get("/m/inner");
+        Assert.Equal("root2,root1,m,m-dir,inner", inner.Text);
+        Assert.Equal("m", inner.Header("x-mw"));
+        Assert.Equal("root2,root1", h.Get("/order").Text); // "/" middleware runs once on a plain route
+    }
+
+    [Fact]
+    public void ThrowingHandlerGives500PageWithRequestIdAndLogsTheStack()
+    {
+        var r = h.Get("/throws");
+        Assert.Equal(500, r.Status);
+        Assert.StartsWith("text/html", r.Header("content-type"));
+        Assert.Contains("req-", r.Text);
+        Assert.DoesNotContain("boom", r.Text); // the error stays in the log
+        Assert.Contains(h.Logs, l => l.Level == Blueboat.Channel.LogLevel.Error && l.Message.Contains("boom") && l.Message.Contains("index.mjs"));
+    }
+
+    [Fact]
+    public void NonResponseResultIs500()
+    {
+        Assert.Equal(500, h.Get("/not-a-response").Status);
+        Assert.Contains(h.Logs, l => l.Message.Contains("instead of a Response"));
+    }
+
+    [Fact]
+    public void AsyncHandlersAndBodies()
+    {
+        Assert.Equal("later", h.Get("/async").Text);
+        Assert.Equal("payload", h.Send("POST", "/echo", requestBody: "payload"u8.ToArray()).Text);
+    }
+
+    [Fact]
+    public void GetWithABodyIsServedNot500()
+    {
+        var r = h.Send("GET", "/get-body", requestBody: "hello"u8.ToArray());
+        Assert.Equal(200, r.Status);
+        Assert.Equal("get-body:hello", r.Text);
+    }
+
+    [Fact]
+    public void DebugPathListsRoutesSortedByPath()
+    {
+        var r = h.Get("/__debug");
+        Assert.Equal("application/json", r.Header("content-type"));
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Text);
+        var paths = doc.RootElement.GetProperty("routes").EnumerateArray().Select(e => e.GetProperty("path").GetString()).ToList();
+        Assert.Equal(paths.Order(StringComparer.Ordinal).ToList(), paths);
+        Assert.Contains(doc.RootElement.GetProperty("routes").EnumerateArray(), e => e.GetProperty("path").GetString() == "/b" && e.GetProperty("method").GetString() == "POST");
+        Assert.Contains("\n  \"routes\"", r.Text); // two-space indentation
+    }
+
+    [Theory]
+    [InlineData("Router.get('nope', () => null)", "path must start with '/'")]
+    [InlineData("Router.get('/a//b', () => null)", "intermediate path segment must not be empty")]
+    public void BadRegistrationsFailTheAppAtLoad(string code, string expected)
+    {
+        var e = Assert.ThrowsAny<Exception>(() => new RuntimeHarness(code));
+        Assert.Contains(expected, e.ToString());
+    }
+
+    public void Dispose() => h.Dispose();
+}

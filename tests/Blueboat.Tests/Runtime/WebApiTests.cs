@@ -1,0 +1,212 @@
+using Blueboat.Channel;
+
+namespace Blueboat.Tests.Runtime;
+
+/// <summary>The Web APIs and Blueboat globals of the runtime layer, exercised through real handlers.</summary>
+public class WebApiTests
+{
+    /// <summary>Runs `body` (statements ending in `return value`) inside a handler and returns its JSON result.</summary>
+    private static System.Text.Json.JsonElement Eval(string body, Dictionary<string, string>? env = null, Dictionary<string, string>? files = null)
+    {
+        var code = $$"""
+            export default { async fetch(request, env, ctx) {
+              const result = await (async () => { {{body}} })();
+              return Response.json(result);
+            } };
+            """;
+        using var h = new RuntimeHarness(code, env, files);
+        var r = h.Get("/");
+        Assert.True(r.Status == 200, r.Text + string.Join("\n", h.Logs.Select(l => l.Message)));
+        return System.Text.Json.JsonDocument.Parse(r.Text).RootElement.Clone();
+    }
+
+    [Fact]
+    public void TextEncoderAndDecoderAreUtf8()
+    {
+        var r = Eval("""
+            const e = new TextEncoder().encode("héllo €𝄞");
+            const bad = new Uint8Array([0x61, 0xff, 0x62]);
+            let fatal = null;
+            try { new TextDecoder("utf-8", { fatal: true }).decode(bad); } catch (x) { fatal = x.name; }
+            let label = null;
+            try { new TextDecoder("latin1"); } catch (x) { label = x.name; }
+            const d = new TextDecoder();
+            const streamed = d.decode(e.subarray(0, 2), { stream: true }) + d.decode(e.subarray(2));
+            return { bytes: Array.from(e), back: new TextDecoder().decode(e), replaced: new TextDecoder().decode(bad), fatal, label,
+                     lone: Array.from(new TextEncoder().encode("\ud800")), streamed, empty: new TextEncoder().encode().length,
+                     into: new TextEncoder().encodeInto("abc", new Uint8Array(2)) };
+            """);
+        Assert.Equal("héllo €𝄞", r.GetProperty("back").GetString());
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes("héllo €𝄞"), r.GetProperty("bytes").EnumerateArray().Select(x => (byte)x.GetInt32()).ToArray());
+        Assert.Equal("a\uFFFDb", r.GetProperty("replaced").GetString());
+        Assert.Equal("TypeError", r.GetProperty("fatal").GetString());
+        Assert.Equal("RangeError", r.GetProperty("label").GetString());
+        Assert.Equal(new[] { 0xef, 0xbf, 0xbd }, r.GetProperty("lone").EnumerateArray().Select(x => x.GetInt32()));
+        Assert.Equal("héllo €𝄞", r.GetProperty("streamed").GetString());
+        Assert.Equal(0, r.GetProperty("empty").GetInt32());
+        Assert.Equal(2, r.GetProperty("into").GetProperty("written").GetInt32());
+    }
+
+    [Fact]
+    public void HeadersFollowTheFetchStandard()
+    {
+        var r = Eval("""
+            const h = new Headers({ "Content-Type": "text/plain" });
+            h.append("Set-Cookie", "a=1");
+            h.append("set-cookie", "b=2");
+            h.append("X-Multi", "1");
+            h.append("x-multi", "2");
+            let bad = null;
+            try { h.set("bad name", "x"); } catch (e) { bad = e.name; }
+            let badValue = null;
+            try { h.set("x", "a\r\nb"); } catch (e) { badValue = e.name; }
+            return { ct: h.get("content-type"), multi: h.get("X-MULTI"), cookies: h.getSetCookie(), entries: [...h],
+                     has: h.has("x-multi"), missing: h.get("nope"), bad, badValue };
+            """);
+        Assert.Equal("text/plain", r.GetProperty("ct").GetString());
+        Assert.Equal("1, 2", r.GetProperty("multi").GetString());
+        Assert.Equal(2, r.GetProperty("cookies").GetArrayLength());
+        Assert.Equal("""[["content-type","text/plain"],["set-cookie","a=1"],["set-cookie","b=2"],["x-multi","1, 2"]]""", r.GetProperty("entries").GetRawText());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, r.GetProperty("missing").ValueKind);
+        Assert.Equal("TypeError", r.GetProperty("bad").GetString());
+        Assert.Equal("TypeError", r.GetProperty("badValue").GetString());
+    }
+
+    [Fact]
+    public void RequestAndResponseBasics()
+    {
+        var r = Eval("""
+            const req = new Request("https://x.test/a?b=1", { method: "post", body: JSON.stringify({ k: 1 }), headers: { "content-type": "application/json" } });
+            let getBody = null;
+            try { new Request("https://x.test/", { method: "GET", body: "x" }); } catch (e) { getBody = e.name; }
+            let badStatus = null;
+            try { new Response("x", { status: 700 }); } catch (e) { badStatus = e.name; }
+            const json = Response.json({ a: 1 }, { status: 201 });
+            const redirect = Response.redirect("https://x.test/next", 307);
+            const clone = req.clone();
+            const data = await req.json();
+            let reused = null;
+            try { await req.text(); } catch (e) { reused = e.name; }
+            const ab = await new Response(new Uint8Array([1, 2, 3])).arrayBuffer();
+            return { method: req.method, url: req.url, data, cloneText: await clone.text(), getBody, badStatus, reused,
+                     jsonStatus: json.status, jsonType: json.headers.get("content-type"), jsonText: await json.text(),
+                     redirectStatus: redirect.status, location: redirect.headers.get("location"),
+                     abLength: ab.byteLength, textType: new Response("s").headers.get("content-type"), ok: new Response("x", { status: 404 }).ok };
+            """);
+        Assert.Equal("POST", r.GetProperty("method").GetString());
+        Assert.Equal("https://x.test/a?b=1", r.GetProperty("url").GetString());
+        Assert.Equal(1, r.GetProperty("data").GetProperty("k").GetInt32());
+        Assert.Equal("""{"k":1}""", r.GetProperty("cloneText").GetString());
+        Assert.Equal("TypeError", r.GetProperty("getBody").GetString());
+        Assert.Equal("RangeError", r.GetProperty("badStatus").GetString());
+        Assert.Equal("TypeError", r.GetProperty("reused").GetString());
+        Assert.Equal(201, r.GetProperty("jsonStatus").GetInt32());
+        Assert.Equal("application/json", r.GetProperty("jsonType").GetString());
+        Assert.Equal("""{"a":1}""", r.GetProperty("jsonText").GetString());
+        Assert.Equal(307, r.GetProperty("redirectStatus").GetInt32());
+        Assert.Equal("https://x.test/next", r.GetProperty("location").GetString());
+        Assert.Equal(3, r.GetProperty("abLength").GetInt32());
+        Assert.Equal("text/plain;charset=UTF-8", r.GetProperty("textType").GetString());
+        Assert.False(r.GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public void CryptoRandom()
+    {
+        var r = Eval("""
+            const a = crypto.getRandomValues(new Uint8Array(32));
+            const w = crypto.getRandomValues(new Uint32Array(4));
+            let big = null;
+            try { crypto.getRandomValues(new Uint8Array(65537)); } catch (e) { big = e.name; }
+            let floats = null;
+            try { crypto.getRandomValues(new Float64Array(2)); } catch (e) { floats = e.name; }
+            const ids = new Set(Array.from({ length: 100 }, () => crypto.randomUUID()));
+            return { nonzero: a.some((x) => x !== 0), words: w.some((x) => x !== 0), big, floats, unique: ids.size, uuid: crypto.randomUUID() };
+            """);
+        Assert.True(r.GetProperty("nonzero").GetBoolean());
+        Assert.True(r.GetProperty("words").GetBoolean());
+        Assert.Equal("RangeError", r.GetProperty("big").GetString());
+        Assert.Equal("TypeError", r.GetProperty("floats").GetString());
+        Assert.Equal(100, r.GetProperty("unique").GetInt32());
+        Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", r.GetProperty("uuid").GetString());
+    }
+
+    [Fact]
+    public void AppEnvAndPackage()
+    {
+        var r = Eval("""
+            let missing = null;
+            try { App.mustGetEnv("NOPE"); } catch (e) { missing = e.message; }
+            return { env: App.env.GREETING, must: App.mustGetEnv("GREETING"), fromFetchEnv: env.GREETING, missing,
+                     files: Object.keys(Package).sort(), text: new TextDecoder().decode(Package["static/a.txt"]),
+                     isU8: Package["static/a.txt"] instanceof Uint8Array, frozen: Object.isFrozen(App.env) };
+            """, new() { ["GREETING"] = "hi" }, new() { ["static/a.txt"] = "file-a" });
+        Assert.Equal("hi", r.GetProperty("env").GetString());
+        Assert.Equal("hi", r.GetProperty("must").GetString());
+        Assert.Equal("hi", r.GetProperty("fromFetchEnv").GetString());
+        Assert.Contains("NOPE", r.GetProperty("missing").GetString());
+        Assert.Equal("""["index.mjs","static/a.txt"]""", r.GetProperty("files").GetRawText());
+        Assert.Equal("file-a", r.GetProperty("text").GetString());
+        Assert.True(r.GetProperty("isU8").GetBoolean());
+        Assert.True(r.GetProperty("frozen").GetBoolean());
+    }
+
+    [Fact]
+    public void TimersFireInOrderAndClearTimeoutCancels()
+    {
+        var r = Eval("""
+            const seen = [];
+            await new Promise((resolve) => {
+              setTimeout(() => seen.push("b"), 20);
+              const t = setTimeout(() => seen.push("never"), 10);
+              setTimeout(() => seen.push("a"), 5);
+              clearTimeout(t);
+              setTimeout(resolve, 30);
+            });
+            return seen;
+            """);
+        Assert.Equal("""["a","b"]""", r.GetRawText());
+    }
+
+    [Fact]
+    public void ConsoleWritesLevelsAndTheRequestId()
+    {
+        using var h = new RuntimeHarness("""
+            export default { fetch() {
+              console.log("plain", { a: 1 }, 2);
+              console.debug("dbg"); console.info("inf"); console.warn("wrn"); console.error("err");
+              return new Response("ok");
+            } };
+            """);
+        h.Get("/");
+        Assert.Contains(h.Logs, l => l is { Level: LogLevel.Info, Message: "plain {\"a\":1} 2" } && l.RequestId == "req-1");
+        Assert.Contains(h.Logs, l => l is { Level: LogLevel.Debug, Message: "dbg" });
+        Assert.Contains(h.Logs, l => l is { Level: LogLevel.Info, Message: "inf" });
+        Assert.Contains(h.Logs, l => l is { Level: LogLevel.Warn, Message: "wrn" });
+        Assert.Contains(h.Logs, l => l is { Level: LogLevel.Error, Message: "err" });
+    }
+
+    [Fact]
+    public void HostOperationsAreNotVisibleToApps()
+    {
+        var r = Eval("return Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith('__bb_') && n !== '__bb_dispatch' && n !== '__bb_bootstrap' && n !== '__bb_set_app_module');");
+        Assert.Equal(0, r.GetArrayLength());
+    }
+
+    [Fact]
+    public void ModulesImportRelativelyInsideThePackage()
+    {
+        using var h = new RuntimeHarness("""
+            import { greet } from "./lib/greet";
+            export default { fetch: () => new Response(greet("edge")) };
+            """, moreFiles: new() { ["lib/greet.js"] = "import { suffix } from '../util/index.mjs'; export const greet = (n) => `hello ${n}${suffix}`;", ["util/index.mjs"] = "export const suffix = '!';" });
+        Assert.Equal("hello edge!", h.Get("/").Text);
+    }
+
+    [Fact]
+    public void ImportEscapingThePackageFailsTheLoad()
+    {
+        var e = Assert.ThrowsAny<Exception>(() => new RuntimeHarness("import x from '../../etc/passwd'; export default {};"));
+        Assert.Contains("escapes the package root", e.ToString());
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text;
+using Blueboat.Apps;
+
+namespace Blueboat.Tests.Unit;
+
+public class AppMetadataTests
+{
+    private static AppMetadata Parse(string json) => AppMetadata.Parse(Encoding.UTF8.GetBytes(json), "metadata.json");
+
+    [Fact]
+    public void ReadsVersionPackageAndEnv_IgnoringUnknownFields()
+    {
+        var m = Parse("""{"version":"v1","package":"app.tar","env":{"A":"1","B":"two"},"mysql":{},"future":42}""");
+        Assert.Equal("v1", m.Version);
+        Assert.Equal("app.tar", m.Package);
+        Assert.Equal("two", m.Env["B"]);
+        Assert.Equal(2, m.Env.Count);
+    }
+
+    [Fact]
+    public void MissingEnvIsEmpty()
+    {
+        Assert.Empty(Parse("""{"version":"v1","package":"app.tar"}""").Env);
+    }
+
+    [Theory]
+    [InlineData("not json", "not valid JSON")]
+    [InlineData("[1,2]", "must be a JSON object")]
+    [InlineData("""{"package":"a.tar","env":{}}""", "lacks \"version\"")]
+    [InlineData("""{"version":"v1","env":{}}""", "lacks \"package\"")]
+    [InlineData("""{"version":1,"package":"a.tar"}""", "\"version\" must be a non-empty string")]
+    [InlineData("""{"version":"v1","package":""}""", "\"package\" must be a non-empty string")]
+    [InlineData("""{"version":"v1","package":"a.tar","env":{"K":1}}""", "env.K must be a string")]
+    [InlineData("""{"version":"v1","package":"a.tar","env":[]}""", "\"env\" must be an object")]
+    public void RejectsBadMetadataWithAMessageNamingTheFile(string json, string expected)
+    {
+        var e = Assert.Throws<AppLoadException>(() => Parse(json));
+        Assert.Contains(expected, e.Message);
+        Assert.StartsWith("metadata.json:", e.Message);
+    }
+
+    [Fact]
+    public void MissingFileIsAClearError()
+    {
+        var e = Assert.Throws<AppLoadException>(() => AppMetadata.Load("/nonexistent/metadata.json"));
+        Assert.Contains("/nonexistent/metadata.json", e.Message);
+    }
+}

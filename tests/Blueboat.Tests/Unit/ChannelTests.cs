@@ -1,0 +1,81 @@
+using System.Net.Sockets;
+using Blueboat.Channel;
+using Blueboat.Tests.Support;
+
+namespace Blueboat.Tests.Unit;
+
+public class ChannelTests
+{
+    [Fact]
+    public void MessagesRoundTrip()
+    {
+        using var w = new FrameWriter();
+        var head = new RequestHead("POST", "https://h/p?q=1", "u:1", "127.0.0.1", [new("set-cookie", "a=1"), new("set-cookie", "b=2"), new("x", "é")]);
+        w.Begin(FrameKind.RequestHead, 7);
+        head.Write(w);
+        w.End();
+        var frame = w.Written.Span;
+        Assert.Equal((byte)FrameKind.RequestHead, frame[4]);
+        var back = RequestHead.Read(frame[FrameLayout.HeaderSize..]);
+        Assert.Equal(head.Method, back.Method);
+        Assert.Equal(head.Url, back.Url);
+        Assert.Equal(head.Headers, back.Headers);
+
+        w.Reset();
+        var load = new LoadApp("app", "v1", "index.js", 3000, new Dictionary<string, string> { ["K"] = "V" }, new Dictionary<string, byte[]> { ["index.js"] = [1, 2, 3] });
+        w.Begin(FrameKind.LoadApp, 0);
+        load.Write(w);
+        w.End();
+        var loadBack = LoadApp.Read(w.Written.Span[FrameLayout.HeaderSize..]);
+        Assert.Equal("V", loadBack.Env["K"]);
+        Assert.Equal(new byte[] { 1, 2, 3 }, loadBack.Files["index.js"]);
+        Assert.Equal(3000, loadBack.InitBudgetMs);
+    }
+
+    [Fact]
+    public void TruncatedPayloadIsAProtocolError()
+    {
+        using var w = new FrameWriter();
+        w.Begin(FrameKind.Log, 0);
+        new LogRecord(LogLevel.Warn, "r", "message").Write(w);
+        w.End();
+        var payload = w.Written.Span[FrameLayout.HeaderSize..].ToArray();
+        Assert.Throws<ChannelProtocolException>(() => LogRecord.Read(payload.AsSpan(0, payload.Length - 3)));
+    }
+
+    [Fact]
+    public async Task ConnectionCarriesManyFramesInOrderAcrossASocketpair()
+    {
+        using var dir = new TempDir();
+        var path = dir.Combine("s");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen();
+        var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await client.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        var server = await listener.AcceptAsync();
+
+        using var a = new FrameConnection(client);
+        using var b = new FrameConnection(server);
+        const int count = 2000;
+        var big = new byte[FrameLayout.BodyChunk];
+        new Random(1).NextBytes(big);
+        var received = new List<(FrameKind, uint, int)>();
+        var done = new TaskCompletionSource();
+        var receiving = b.ReceiveAsync((kind, id, payload) =>
+        {
+            received.Add((kind, id, payload.Length));
+            if (kind == FrameKind.ResponseBody) Assert.True(payload.SequenceEqual(big));
+            if (received.Count == count) done.TrySetResult();
+        });
+        for (uint i = 1; i <= count; i++)
+        {
+            if (i % 100 == 0) a.Send(FrameKind.ResponseBody, i, big, static (w, d) => w.Raw(d));
+            else a.Send(FrameKind.ResponseEnd, i);
+        }
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (uint)i), received.Select(r => r.Item2));
+        a.Dispose();
+        await receiving.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+}
