@@ -26,7 +26,7 @@ public static class ServeCommand
             return 1;
         }
 
-        var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
+        using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
         using var host = new AppHost(app, launcher, log, TimeSpan.FromMilliseconds(options.InitBudgetMs));
         var application = new EdgeHttpApplication(new SingleAppResolver(host), log, new EdgeHttpOptions(options.MaxRequestBody));
         var server = new EdgeServer(options.Listen!, application);

@@ -42,7 +42,7 @@ public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log,
         var started = DateTime.UtcNow;
         try
         {
-            worker = WorkerProcess.Start(launcher, app, log);
+            worker = await WorkerProcess.StartAsync(launcher, app, log).ConfigureAwait(false);
             await worker.LoadAsync(app, initBudget).ConfigureAwait(false);
             log.Info("worker ready", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid),
                 ("start_ms", Math.Round((DateTime.UtcNow - started).TotalMilliseconds, 2)));

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -7,17 +8,47 @@ namespace Blueboat.Supervisor.Workers;
 /// <summary>
 /// Starts a worker: a socketpair for the channel, then fork + execve of this same executable in
 /// its hidden worker mode. The worker gets a clean environment and only the channel descriptor.
+/// Every fork happens on one long-lived thread: a worker's parent-death signal fires when the
+/// thread that forked it ends, and thread-pool threads do end when idle.
 /// </summary>
-public sealed unsafe class WorkerLauncher(string executablePath)
+public sealed unsafe class WorkerLauncher : IDisposable
 {
+    private readonly BlockingCollection<TaskCompletionSource<(int, Socket)>> requests = new();
+    private readonly Thread thread;
+
+    public WorkerLauncher(string executablePath)
+    {
+        ExecutablePath = executablePath;
+        thread = new Thread(Serve) { IsBackground = true, Name = "worker-launcher" };
+        thread.Start();
+    }
+
     public const string WorkerModeArgument = "__worker";
 
     /// <summary>Environment names a worker keeps; nothing else of the supervisor's leaks into it.</summary>
     private static readonly string[] KeptEnvironment = ["TZ"];
 
-    public string ExecutablePath { get; } = executablePath;
+    public string ExecutablePath { get; }
 
-    public (int Pid, Socket Channel) Launch()
+    public Task<(int Pid, Socket Channel)> LaunchAsync()
+    {
+        var request = new TaskCompletionSource<(int, Socket)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        requests.Add(request);
+        return request.Task;
+    }
+
+    private void Serve()
+    {
+        foreach (var request in requests.GetConsumingEnumerable())
+        {
+            try { request.SetResult(Launch()); }
+            catch (Exception e) { request.SetException(e); }
+        }
+    }
+
+    public void Dispose() => requests.CompleteAdding();
+
+    private (int Pid, Socket Channel) Launch()
     {
         int* fds = stackalloc int[2];
         if (NativeProcess.SocketPair(NativeProcess.AF_UNIX, NativeProcess.SOCK_STREAM | NativeProcess.SOCK_CLOEXEC, 0, fds) != 0)

@@ -41,9 +41,9 @@ public sealed class WorkerProcess : IDisposable
         this.log = log;
     }
 
-    public static WorkerProcess Start(WorkerLauncher launcher, AppBundle app, EdgeLog log)
+    public static async Task<WorkerProcess> StartAsync(WorkerLauncher launcher, AppBundle app, EdgeLog log)
     {
-        var (pid, socket) = launcher.Launch();
+        var (pid, socket) = await launcher.LaunchAsync().ConfigureAwait(false);
         var worker = new WorkerProcess(pid, new FrameConnection(socket), app.Name, app.Version, log);
         _ = worker.RunAsync();
         return worker;

@@ -3,41 +3,7 @@ namespace Blueboat.Tests.Runtime;
 /// <summary>The Router's matching rules (Blueboat's, with the listed quirks fixed), run in V8.</summary>
 public class RouterTests : IDisposable
 {
-    private const string App = """
-        const say = (name) => (req) => new Response(name);
-        Router.get("/", say("root-dir"));
-        Router.get("/a/x", say("a-x"));
-        Router.get("/a/*/z", say("a-star-z"));
-        Router.get("/a/y/z", say("a-y-z"));
-        Router.get("/static/", say("static-dir"));
-        Router.get("/b", say("b"));
-        Router.post("/b", say("b-post"));
-        Router.put("/b", say("b-put"));
-        Router.patch("/b", say("b-patch"));
-        Router.delete("/b", say("b-delete"));
-        Router.options("/b", say("b-options"));
-        Router.head("/h", () => new Response(null, { headers: { "x-head": "own" } }));
-        Router.any("/any", (req) => new Response("any-" + req.method));
-        Router.get("/:id", say("literal-colon"));
-        Router.get("/c/", say("c-dir"));
-        Router.get("/c/d", say("c-d"));
-        Router.get("/throws", () => { throw new Error("boom"); });
-        Router.get("/not-a-response", () => ({ status: 200 }));
-        Router.get("/async", async () => { await new Promise((r) => setTimeout(r, 5)); return new Response("later"); });
-        Router.post("/echo", async (req) => new Response(await req.text()));
-        Router.get("/get-body", async (req) => new Response("get-body:" + (req.body === null ? "none" : await req.text())));
-
-        globalThis.order = [];
-        Router.use("/", async (req, next) => { order.push("root1"); return next(req); });
-        Router.use("/", async (req, next) => { order.push("root2"); return next(req); });
-        Router.use("/m/", async (req, next) => { order.push("m-dir"); return next(req); });
-        Router.use("/m", async (req, next) => { order.push("m"); const r = await next(req); r.headers.set("x-mw", "m"); return r; });
-        Router.use("/m/inner", async (req, next) => { order.push("inner"); return next(req); });
-        Router.get("/m/", (req) => new Response(order.splice(0).join(",")));
-        Router.get("/m/inner", (req) => new Response(order.splice(0).join(",")));
-        Router.get("/order", () => new Response(order.splice(0).join(",")));
-        Router.setDebugPath("/__debug");
-        """;
+    private static readonly string App = File.ReadAllText(Support.TestPaths.App("router/index.js"));
 
     private readonly RuntimeHarness h = new(App);
 

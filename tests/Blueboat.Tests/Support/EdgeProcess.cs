@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Blueboat.Tests.Support;
+
+/// <summary>
+/// A running blueboat-edge server (the AOT binary) on a free loopback port, with its log lines
+/// collected and a client pointed at it.
+/// </summary>
+public sealed class EdgeProcess : IDisposable
+{
+    private readonly Process process;
+    private readonly ConcurrentQueue<string> stdout = new();
+    private readonly ConcurrentQueue<string> stderr = new();
+
+    public int Port { get; }
+    public int Pid => process.Id;
+    public HttpClient Http { get; }
+    public Uri BaseUri { get; }
+
+    private EdgeProcess(Process process, int port)
+    {
+        this.process = process;
+        Port = port;
+        BaseUri = new Uri($"http://127.0.0.1:{port}/");
+        Http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public static EdgeProcess Start(params string[] args)
+    {
+        if (!File.Exists(TestPaths.Binary))
+            throw new InvalidOperationException($"{TestPaths.Binary} is missing: run `make build` first (end-to-end tests drive the AOT binary)");
+        var port = FreePort();
+        var psi = new ProcessStartInfo(TestPaths.Binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("serve");
+        psi.ArgumentList.Add("-l");
+        psi.ArgumentList.Add($"127.0.0.1:{port}");
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        var edge = new EdgeProcess(p, port);
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) edge.stdout.Enqueue(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) edge.stderr.Enqueue(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        edge.WaitUntilServing();
+        return edge;
+    }
+
+    private void WaitUntilServing()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"server exited with {process.ExitCode}: {string.Join("\n", stderr)}");
+            try
+            {
+                using var r = Http.GetAsync("_blueboat/health").GetAwaiter().GetResult();
+                if (r.StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException) { }
+            Thread.Sleep(20);
+        }
+        throw new TimeoutException("server did not start serving within 15 s");
+    }
+
+    public IReadOnlyList<string> StdoutLines => stdout.ToArray();
+    public string Stderr => string.Join("\n", stderr);
+    public bool HasExited => process.HasExited;
+
+    /// <summary>Log records (JSON lines on stdout) so far.</summary>
+    public List<JsonElement> Logs()
+    {
+        var list = new List<JsonElement>();
+        foreach (var line in stdout)
+        {
+            try { list.Add(JsonDocument.Parse(line).RootElement.Clone()); }
+            catch (JsonException) { }
+        }
+        return list;
+    }
+
+    public JsonElement WaitForLog(Func<JsonElement, bool> match, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var log in Logs()) if (match(log)) return log;
+            Thread.Sleep(20);
+        }
+        throw new TimeoutException("no matching log line; log was:\n" + string.Join("\n", stdout));
+    }
+
+    /// <summary>The server's worker processes: its children, found through /proc.</summary>
+    public List<int> WorkerPids() => ProcFs.Children(Pid).Where(pid => ProcFs.CommandLine(pid).Contains("__worker")).ToList();
+
+    public int SingleWorkerPid()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (true)
+        {
+            var pids = WorkerPids();
+            if (pids.Count == 1) return pids[0];
+            if (DateTime.UtcNow > deadline) throw new InvalidOperationException($"expected one worker, found {pids.Count}");
+            Thread.Sleep(20);
+        }
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    public void Dispose()
+    {
+        Http.Dispose();
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+        }
+        process.Dispose();
+    }
+
+    /// <summary>Runs the binary to completion (for usage and start-up errors).</summary>
+    public static (int Exit, string Stdout, string Stderr) Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo(TestPaths.Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var outTask = p.StandardOutput.ReadToEndAsync();
+        var errTask = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(20_000))
+        {
+            p.Kill(true);
+            throw new TimeoutException("blueboat-edge " + string.Join(' ', args) + " did not exit");
+        }
+        return (p.ExitCode, outTask.Result, errTask.Result);
+    }
+}
+
+/// <summary>Reads process facts from /proc.</summary>
+public static class ProcFs
+{
+    public static IEnumerable<int> Children(int parent)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            string stat;
+            try { stat = File.ReadAllText(Path.Combine(dir, "stat")); }
+            catch (IOException) { continue; }
+            catch (UnauthorizedAccessException) { continue; }
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (int.Parse(fields[1]) == parent && fields[0] != "Z") yield return pid;
+        }
+    }
+
+    public static string CommandLine(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
+        catch (IOException) { return ""; }
+    }
+
+    /// <summary>User-mode CPU time of a process, in clock ticks.</summary>
+    public static long UserTicks(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11]);
+    }
+
+    public static bool Exists(int pid) => Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
+
+    public static long RssKb(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            if (line.StartsWith("VmRSS:")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        return 0;
+    }
+}

@@ -1,0 +1,53 @@
+// Reports what the app sees and does what the end-to-end tests need from app code.
+const bootId = crypto.randomUUID(); // one per worker process: tells tests which worker answered
+
+Router.get("/", () => new Response("inspect app"));
+
+Router.any("/echo", async (req) => {
+  const url = new URL(req.url);
+  const headers = {};
+  for (const [k, v] of req.headers) headers[k] = v;
+  return Response.json({ url: req.url, method: req.method, path: url.pathname, search: url.search, headers, body: await req.text() });
+});
+
+Router.get("/cookies", () => {
+  const h = new Headers();
+  h.append("set-cookie", "a=1; Path=/");
+  h.append("set-cookie", "b=2; Path=/");
+  h.set("x-blueboat-request-id", "forged");
+  h.set("x-blueboat-handle-latency", "0");
+  h.set("x-blueboat-anything", "forged");
+  h.set("x-app", "kept");
+  return new Response("cookies", { headers: h });
+});
+
+Router.get("/log", () => {
+  console.log("hello from the app", { n: 1 });
+  console.warn("careful");
+  console.error("bad things");
+  return new Response("logged");
+});
+
+Router.get("/boot-id", () => new Response(bootId));
+
+Router.get("/sleep", async (req) => {
+  const ms = Number(new URL(req.url).searchParams.get("ms") ?? "100");
+  await new Promise((r) => setTimeout(r, ms));
+  return new Response(bootId);
+});
+
+Router.get("/spin", (req) => {
+  const ms = Number(new URL(req.url).searchParams.get("ms") ?? "300");
+  const end = Date.now() + ms;
+  let n = 0;
+  while (Date.now() < end) n++;
+  return new Response(String(n));
+});
+
+Router.get("/hang", () => new Promise(() => {})); // never answers: for tests that kill the worker mid-request
+
+Router.get("/throw", () => {
+  throw new Error("secret detail that must not reach the client");
+});
+
+Router.post("/size", async (req) => new Response(String((await req.arrayBuffer()).byteLength)));

@@ -1,0 +1,3 @@
+export function helper() {
+  throw new Error("database url is not configured");
+}
