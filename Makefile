@@ -1,0 +1,46 @@
+# blueboat-edge: build, run and test. Every target installs what it needs on a fresh machine.
+DOTNET  ?= dotnet
+RID     ?= linux-x64
+CONFIG  ?= Release
+OUT     := out
+BIN     := $(OUT)/blueboat-edge
+LISTEN  ?= 127.0.0.1:3000
+APP     ?= examples/hello-world
+
+.PHONY: all deps build run test clean
+
+all: build
+
+# Toolchain: the .NET SDK comes with the machine; a C compiler, Node.js and npm (the runtime
+# layer's bundler) come from Debian when missing.
+deps:
+	@command -v $(DOTNET) >/dev/null || { echo "the .NET SDK (dotnet) is required" >&2; exit 1; }
+	@missing=""; \
+	command -v cc  >/dev/null || missing="$$missing gcc libc6-dev"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v tar >/dev/null || missing="$$missing tar"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@cd src/Blueboat.Runtime && [ -d node_modules/esbuild ] || npm ci --no-audit --no-fund
+
+# The Native AOT executable, with the V8 library beside it.
+build: deps
+	$(DOTNET) publish blueboat-edge/blueboat-edge.csproj -c $(CONFIG) -r $(RID) -o $(OUT) -p:DebugType=none -nologo -clp:ErrorsOnly
+	@rm -f $(OUT)/*.pdb $(OUT)/*.dbg
+	@echo "built $(BIN)"
+
+# Serves examples/hello-world on 127.0.0.1:3000 (override with LISTEN= and APP=).
+run: build
+	$(BIN) serve -l $(LISTEN) --app $(APP)
+
+# Unit tests in-process, end-to-end tests against the AOT binary; prints "N passed, N failed".
+test: build
+	BLUEBOAT_EDGE_BIN=$(CURDIR)/$(BIN) tests/run-tests.sh
+
+clean:
+	rm -rf $(OUT) tests/.artifacts
+	find . -type d \( -name bin -o -name obj \) -not -path './.git/*' -prune -exec rm -rf {} +
+	rm -rf src/Blueboat.Runtime/node_modules
