@@ -20,6 +20,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     private readonly HashSet<uint> open = new();
     private readonly Dictionary<uint, long> busyTicks = new();
     private readonly Dictionary<int, (Timer Timer, uint Exchange)> timers = new();
+    private readonly Dictionary<uint, int> pendingByExchange = new(); // timers each exchange is waiting on
     private readonly string initRequestId = "s:init+" + Guid.NewGuid().ToString("D");
 
     private string currentEventJson = "{}";
@@ -130,7 +131,7 @@ internal sealed class WorkerLoop : IRuntimeHost
 
     private void OnTimer(int timerId)
     {
-        if (!timers.Remove(timerId, out var timer)) return;
+        if (!RemoveTimer(timerId, out var timer)) return;
         timer.Timer.Dispose();
         currentEventJson = RuntimeEvents.ForTimer(timerId);
         EnterJs(timer.Exchange);
@@ -153,6 +154,15 @@ internal sealed class WorkerLoop : IRuntimeHost
             var elapsed = Stopwatch.GetTimestamp() - dispatchStarted;
             if (open.Contains(exchange)) busyTicks[exchange] = busyTicks.GetValueOrDefault(exchange) + elapsed;
             currentExchange = 0;
+        }
+        // Microtasks have all run by now: an unanswered exchange with nothing pending never will be.
+        if (exchange != 0 && open.Contains(exchange) && pendingByExchange.GetValueOrDefault(exchange) == 0)
+        {
+            currentEventJson = RuntimeEvents.ForAbandon(exchange);
+            try { engine.Dispatch(); }
+            catch (ScriptEngineException e) { Log(LogLevel.Error, "", $"runtime dispatch failed: {e.ErrorDetails}"); }
+            if (open.Remove(exchange)) // the runtime could not answer it: answer plainly
+                SendResponse(exchange, 500, [new("content-type", "text/plain; charset=utf-8")], "the app did not answer"u8, 0);
         }
     }
 
@@ -197,10 +207,19 @@ internal sealed class WorkerLoop : IRuntimeHost
             if (!queue.IsAddingCompleted) queue.Add(new WorkerEvent.TimerDue(id));
         }, (events, timerId), due, Timeout.Infinite);
         timers[timerId] = (timer, exchangeId);
+        pendingByExchange[exchangeId] = pendingByExchange.GetValueOrDefault(exchangeId) + 1;
     }
 
     public void ClearTimer(int timerId)
     {
-        if (timers.Remove(timerId, out var t)) t.Timer.Dispose();
+        if (RemoveTimer(timerId, out var t)) t.Timer.Dispose();
+    }
+
+    private bool RemoveTimer(int timerId, out (Timer Timer, uint Exchange) timer)
+    {
+        if (!timers.Remove(timerId, out timer)) return false;
+        if (pendingByExchange.GetValueOrDefault(timer.Exchange) <= 1) pendingByExchange.Remove(timer.Exchange);
+        else pendingByExchange[timer.Exchange]--;
+        return true;
     }
 }

@@ -9,6 +9,7 @@ public static class RuntimeEvents
 {
     public const int Request = 1;
     public const int Timer = 2;
+    public const int Abandon = 3;
 
     public static string ForRequest(uint exchangeId, RequestHead head, int bodyLength)
     {
@@ -38,6 +39,9 @@ public static class RuntimeEvents
     }
 
     public static string ForTimer(int timerId) => $"{{\"kind\":{Timer},\"id\":{timerId}}}";
+
+    /// <summary>The exchange can no longer be answered by its handler: the runtime answers it with the 500 page.</summary>
+    public static string ForAbandon(uint exchangeId) => $"{{\"kind\":{Abandon},\"id\":{exchangeId}}}";
 
     /// <summary>Reads the header lines the dispatcher passes to `respond` as JSON pairs.</summary>
     public static List<KeyValuePair<string, string>> ParseHeaderLines(string json)

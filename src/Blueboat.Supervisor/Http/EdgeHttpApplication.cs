@@ -138,6 +138,7 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         }
         response.Headers[BlueboatHeaders.HandleLatency] = BlueboatHeaders.Milliseconds(latency);
         response.Headers[BlueboatHeaders.BusyDuration] = BlueboatHeaders.Milliseconds(TimeSpan.FromMicroseconds(head.BusyMicroseconds));
+        if (head.Status is 204 or 304 || (head.Status < 200 && head.Status >= 100)) return; // no body, no length
         response.Headers.ContentLength = answer.Body.Length;
         if (answer.Body.Length > 0) await body.Writer.WriteAsync(answer.Body).ConfigureAwait(false);
     }

@@ -114,6 +114,25 @@ public class HttpTests : IDisposable
     }
 
     [Fact]
+    public async Task AHandlerThatCanNeverSettleGets500InsteadOfHanging()
+    {
+        using var r = await edge.Http.GetAsync("never").WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.InternalServerError, r.StatusCode);
+        var id = r.Headers.GetValues("x-blueboat-request-id").Single();
+        var log = edge.WaitForLog(l => l.GetProperty("msg").GetString()!.Contains("never settled"));
+        Assert.Equal(id, log.GetProperty("request_id").GetString());
+    }
+
+    [Fact]
+    public async Task NullBodyStatusesCarryNoBody()
+    {
+        var raw = await RawRequest(edge.Port, "GET /not-modified HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 304", raw);
+        Assert.DoesNotContain("Content-Length", raw, StringComparison.OrdinalIgnoreCase);
+        Assert.EndsWith("\r\n\r\n", raw);
+    }
+
+    [Fact]
     public async Task BodiesOfSeveralMegabytesTravelBothWays()
     {
         var body = new byte[10 * 1024 * 1024];

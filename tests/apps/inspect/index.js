@@ -44,10 +44,16 @@ Router.get("/spin", (req) => {
   return new Response(String(n));
 });
 
-Router.get("/hang", () => new Promise(() => {})); // never answers: for tests that kill the worker mid-request
+// Waits ten minutes on a timer: in flight for as long as a test needs (e.g. to kill the worker under it).
+Router.get("/hang", () => new Promise((resolve) => setTimeout(() => resolve(new Response("late")), 600_000)));
+
+// A promise nothing will ever settle: the worker notices and answers 500 instead of hanging.
+Router.get("/never", () => new Promise(() => {}));
 
 Router.get("/throw", () => {
   throw new Error("secret detail that must not reach the client");
 });
 
 Router.post("/size", async (req) => new Response(String((await req.arrayBuffer()).byteLength)));
+
+Router.get("/not-modified", () => new Response(null, { status: 304, headers: { etag: '"v1"' } }));

@@ -12,9 +12,11 @@ import { logError } from "../web/console.js";
 
 export const Router = new RouterImpl();
 let appModule = null;
+const unanswered = new Map(); // exchange id -> request context, until the response is sent
 
 const EVENT_REQUEST = 1;
 const EVENT_TIMER = 2;
+const EVENT_ABANDON = 3;
 
 export function setAppModule(module, envValues) {
   appModule = module;
@@ -27,10 +29,13 @@ export function dispatch() {
     const body = ev.bodyLength > 0 ? new Uint8Array(ev.bodyLength) : null;
     if (body) host.eventBody(body);
     const ctx = { exchangeId: ev.id, requestId: ev.requestId };
+    unanswered.set(ctx.exchangeId, ctx);
     enter(ctx);
     handleRequest(ctx, ev, body);
   } else if (ev.kind === EVENT_TIMER) {
     fireTimer(ev.id);
+  } else if (ev.kind === EVENT_ABANDON) {
+    abandon(ev.id);
   }
 }
 
@@ -85,5 +90,21 @@ async function handleRequest(ctx, ev, body) {
     response = errorPage(ctx.requestId);
     bytes = Response.takeBody(response);
   }
+  if (!unanswered.delete(ctx.exchangeId)) return; // answered already (abandoned)
   host.respond(ctx.exchangeId, response.status, JSON.stringify(headerLines(response.headers)), bytes);
+}
+
+/**
+ * Called by the worker when a request has not been answered and nothing it started (a timer, an
+ * I/O operation) is still pending: its handler's promise can never settle, so it gets the 500
+ * page now instead of hanging the client.
+ */
+function abandon(exchangeId) {
+  const ctx = unanswered.get(exchangeId);
+  if (!ctx) return;
+  unanswered.delete(exchangeId);
+  enter(ctx);
+  logError(`request ${ctx.requestId}: the handler's promise never settled and nothing it started is pending`);
+  const response = errorPage(ctx.requestId);
+  host.respond(exchangeId, response.status, JSON.stringify(headerLines(response.headers)), Response.takeBody(response));
 }
