@@ -26,16 +26,7 @@ public class RouterEndToEndTests : IClassFixture<RouterEndToEndTests.Server>
     }
 
     [Theory]
-    [InlineData("/a/x", "a-x")]
-    [InlineData("/a/y/z", "a-y-z")]
-    [InlineData("/a/q/z", "a-star-z")]
-    [InlineData("/static/", "static-dir")]
-    [InlineData("/static/deep/file.css", "static-dir")]
-    [InlineData("/b", "b")]
-    [InlineData("/:id", "literal-colon")]
-    [InlineData("/unknown/deep", "root-dir")]
-    [InlineData("/c/e", "c-dir")]
-    [InlineData("/", "root-dir")]
+    [MemberData(nameof(RouterCases.Matches), MemberType = typeof(RouterCases))]
     [InlineData("/c/d?query=1", "c-d")]
     public async Task Matches(string path, string expected)
     {
@@ -45,10 +36,7 @@ public class RouterEndToEndTests : IClassFixture<RouterEndToEndTests.Server>
     }
 
     [Theory]
-    [InlineData("/a/w")]
-    [InlineData("/a")]
-    [InlineData("/a/x/more")]
-    [InlineData("/b/")]
+    [MemberData(nameof(RouterCases.Misses), MemberType = typeof(RouterCases))]
     public async Task MissesAre404NotFound(string path)
     {
         var (status, body, _) = await Send("GET", path);
@@ -84,9 +72,7 @@ public class RouterEndToEndTests : IClassFixture<RouterEndToEndTests.Server>
     }
 
     [Theory]
-    [InlineData("//x", 200, "root-dir")]
-    [InlineData("/a//x", 404, "not found")]
-    [InlineData("/c//d", 200, "c-dir")]
+    [MemberData(nameof(RouterCases.DoubleSlashes), MemberType = typeof(RouterCases))]
     public async Task DoubleSlashIsAnOrdinaryMiss(string path, int status, string expected)
     {
         var raw = await HttpTests.RawRequest(edge.Port, $"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");

@@ -1,3 +1,5 @@
+using Blueboat.Tests.Support;
+
 namespace Blueboat.Tests.Runtime;
 
 /// <summary>The Router's matching rules (Blueboat's, with the listed quirks fixed), run in V8.</summary>
@@ -8,18 +10,7 @@ public class RouterTests : IDisposable
     private readonly RuntimeHarness h = new(App);
 
     [Theory]
-    [InlineData("/a/x", "a-x")]
-    [InlineData("/a/y/z", "a-y-z")]           // exact beats wildcard
-    [InlineData("/a/q/z", "a-star-z")]        // * matches one segment
-    [InlineData("/static/", "static-dir")]
-    [InlineData("/static/deep/file.css", "static-dir")] // directory handler catches what is below it
-    [InlineData("/b", "b")]
-    [InlineData("/:id", "literal-colon")]     // no parameters: ':id' is a literal segment
-    [InlineData("/unknown/deep", "root-dir")] // unmatched first segment falls back to "/"
-    [InlineData("/c/", "c-dir")]
-    [InlineData("/c/d", "c-d")]
-    [InlineData("/c/e", "c-dir")]
-    [InlineData("/", "root-dir")]
+    [MemberData(nameof(RouterCases.Matches), MemberType = typeof(RouterCases))]
     public void MatchesLikeBlueboat(string path, string expected)
     {
         var r = h.Get(path);
@@ -28,10 +19,7 @@ public class RouterTests : IDisposable
     }
 
     [Theory]
-    [InlineData("/a/w")]     // no backtracking: /a chosen, no /a/ directory -> 404 even though "/" exists
-    [InlineData("/a")]       // an intermediate node without handlers
-    [InlineData("/a/x/more")] // below a leaf without a directory handler
-    [InlineData("/b/")]      // a trailing slash never matches the non-slash route
+    [MemberData(nameof(RouterCases.Misses), MemberType = typeof(RouterCases))]
     public void MissesAre404NotFound(string path)
     {
         var r = h.Get(path);
@@ -85,9 +73,7 @@ public class RouterTests : IDisposable
     }
 
     [Theory]
-    [InlineData("//x", 200, "root-dir")]
-    [InlineData("/a//x", 404, "not found")]
-    [InlineData("/c//d", 200, "c-dir")]
+    [MemberData(nameof(RouterCases.DoubleSlashes), MemberType = typeof(RouterCases))]
     public void EmptyIntermediateSegmentsAreOrdinaryMisses(string path, int status, string body)
     {
         var r = h.Get(path);
