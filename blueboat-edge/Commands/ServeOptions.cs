@@ -45,10 +45,10 @@ public sealed class ServeOptions
                     o.AppDirectory = Unset(Value());
                     break;
                 case "--init-budget-ms":
-                    o.InitBudgetMs = (int)ParseNumber(arg, Value(), 1, 600_000);
+                    if (Unset(Value()) is { } budget) o.InitBudgetMs = (int)ParseNumber(arg, budget, 1, 600_000);
                     break;
                 case "--max-request-body":
-                    o.MaxRequestBody = ParseNumber(arg, Value(), 0, 1L << 34);
+                    if (Unset(Value()) is { } max) o.MaxRequestBody = ParseNumber(arg, max, 0, 1L << 34);
                     break;
                 case "-h" or "--help":
                     o.ShowHelp = true;

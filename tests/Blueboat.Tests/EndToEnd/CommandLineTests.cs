@@ -46,6 +46,16 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void ADashLeavesAnyFlagUnset()
+    {
+        // Parsing succeeds (not exit 2); the run then stops at the missing metadata (exit 1).
+        var (exit, _, stderr) = EdgeProcess.Run("serve", "-l", "127.0.0.1:0", "--app", "-", "--init-budget-ms", "-",
+            "--max-request-body", "-", "--single-tenant", "/nonexistent/metadata.json");
+        Assert.Equal(1, exit);
+        Assert.Contains("/nonexistent/metadata.json", stderr);
+    }
+
+    [Fact]
     public void BlueboatStyleFlagsWithoutSubcommandServe()
     {
         // `blueboat_server -l ... --single-tenant ...` took its flags bare; so do we.

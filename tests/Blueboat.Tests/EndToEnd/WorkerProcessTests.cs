@@ -18,13 +18,13 @@ public class WorkerProcessTests : IDisposable
         Assert.NotEqual(edge.Pid, worker);
         Assert.Contains("__worker", ProcFs.CommandLine(worker));
 
-        // A 600 ms busy loop in app code burns the worker's CPU, not the supervisor's.
+        // A busy loop in app code burns the worker's CPU, not the supervisor's.
         var workerBefore = ProcFs.UserTicks(worker);
         var supervisorBefore = ProcFs.UserTicks(edge.Pid);
-        Assert.True(long.Parse(await edge.Http.GetStringAsync("spin?ms=600")) > 0);
+        Assert.Equal("600000000", await edge.Http.GetStringAsync("spin?n=600000000"));
         var workerSpent = ProcFs.UserTicks(worker) - workerBefore;
         var supervisorSpent = ProcFs.UserTicks(edge.Pid) - supervisorBefore;
-        Assert.True(workerSpent >= 15, $"worker used {workerSpent} ticks");            // >= 0.15 s at 100 Hz, even on a busy machine
+        Assert.True(workerSpent >= 10, $"worker used {workerSpent} ticks");            // at least 0.1 s of CPU at 100 Hz
         Assert.True(supervisorSpent < workerSpent / 3, $"supervisor used {supervisorSpent} ticks, worker {workerSpent}");
     }
 

@@ -36,12 +36,12 @@ Router.get("/sleep", async (req) => {
   return new Response(bootId);
 });
 
+// A fixed amount of CPU work (not of wall time), so the cost is the same on a busy machine.
 Router.get("/spin", (req) => {
-  const ms = Number(new URL(req.url).searchParams.get("ms") ?? "300");
-  const end = Date.now() + ms;
-  let n = 0;
-  while (Date.now() < end) n++;
-  return new Response(String(n));
+  const n = Number(new URL(req.url).searchParams.get("n") ?? "100000000");
+  let x = 1;
+  for (let i = 0; i < n; i++) x = (x * 31 + i) | 0;
+  return new Response(String(x === 0.5 ? 0 : n));
 });
 
 // Waits ten minutes on a timer: in flight for as long as a test needs (e.g. to kill the worker under it).
