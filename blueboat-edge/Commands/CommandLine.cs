@@ -23,7 +23,7 @@ public static class CommandLine
           --single-tenant PATH         serve one app from a Blueboat metadata.json and its tar package
           --app DIR                    serve one app from a folder holding index.mjs or index.js (development)
           --init-budget-ms N           time an app's modules may take to load (default 3000)
-          --max-request-body BYTES     largest request body accepted (default 67108864)
+          --max-request-body BYTES     largest request body accepted (default 67108864, at most 1073741824)
           -h, --help                   show this help
           -V, --version                show the version
 

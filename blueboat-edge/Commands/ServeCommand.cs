@@ -29,7 +29,7 @@ public static class ServeCommand
         using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
         using var host = new AppHost(app, launcher, log, TimeSpan.FromMilliseconds(options.InitBudgetMs));
         var application = new EdgeHttpApplication(new SingleAppResolver(host), log, new EdgeHttpOptions(options.MaxRequestBody));
-        var server = new EdgeServer(options.Listen!, application);
+        var server = new EdgeServer(options.Listen!, application, log);
 
         using var stop = new CancellationTokenSource();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
@@ -44,7 +44,7 @@ public static class ServeCommand
             Console.Error.WriteLine($"blueboat-edge: cannot listen on {options.Listen}: {e.Message}");
             return 1;
         }
-        log.Info("listening", ("address", options.Listen!.ToString()), ("app", app.Name), ("version", app.Version),
+        log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("app", app.Name), ("version", app.Version),
             ("files", app.Package.Files.Count), ("pid", Environment.ProcessId));
 
         stop.Token.WaitHandle.WaitOne();

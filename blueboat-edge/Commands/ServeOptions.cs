@@ -39,16 +39,18 @@ public sealed class ServeOptions
                     o.Listen = Unset(Value()) is { } l ? ParseEndpoint(l) : null;
                     break;
                 case "--single-tenant":
+                    if (o.SingleTenant is not null) throw new UsageException("--single-tenant given twice");
                     o.SingleTenant = Unset(Value());
                     break;
                 case "--app":
+                    if (o.AppDirectory is not null) throw new UsageException("--app given twice");
                     o.AppDirectory = Unset(Value());
                     break;
                 case "--init-budget-ms":
                     if (Unset(Value()) is { } budget) o.InitBudgetMs = (int)ParseNumber(arg, budget, 1, 600_000);
                     break;
                 case "--max-request-body":
-                    if (Unset(Value()) is { } max) o.MaxRequestBody = ParseNumber(arg, max, 0, 1L << 34);
+                    if (Unset(Value()) is { } max) o.MaxRequestBody = ParseNumber(arg, max, 0, 1L << 30);
                     break;
                 case "-h" or "--help":
                     o.ShowHelp = true;

@@ -11,6 +11,8 @@ public sealed record AppBundle(string Name, string Version, IReadOnlyDictionary<
         var packagePath = Path.Combine(dir, metadata.Package);
         if (!File.Exists(packagePath))
             throw new AppLoadException($"{metadataPath}: package file {packagePath} does not exist");
+        if (!FileType.IsRegular(packagePath))
+            throw new AppLoadException($"{metadataPath}: package {packagePath} is not a regular file");
         var package = TarPackageReader.ReadFile(packagePath);
         var entry = ModuleResolver.ResolveEntry(package, packagePath);
         return new AppBundle(Path.GetFileName(dir) is { Length: > 0 } n ? n : "app", metadata.Version, metadata.Env, package, entry);

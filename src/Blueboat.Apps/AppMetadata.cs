@@ -10,38 +10,45 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
 {
     public static AppMetadata Parse(ReadOnlySpan<byte> json, string source)
     {
-        JsonDocument doc;
+        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
+        if (json.StartsWith(bom)) json = json[3..]; // some editors write a byte order mark
         try
         {
-            doc = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { AllowTrailingCommas = false });
+            using var doc = JsonDocument.Parse(json.ToArray());
+            return FromJson(doc, source);
         }
         catch (JsonException e)
         {
             throw new AppLoadException($"{source}: metadata is not valid JSON: {e.Message}", e);
         }
-
-        using (doc)
+        catch (InvalidOperationException e)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new AppLoadException($"{source}: metadata must be a JSON object");
-
-            var version = RequiredString(root, "version", source);
-            var package = RequiredString(root, "package", source);
-            var env = new Dictionary<string, string>(StringComparer.Ordinal);
-            if (root.TryGetProperty("env", out var envElement) && envElement.ValueKind != JsonValueKind.Null)
-            {
-                if (envElement.ValueKind != JsonValueKind.Object)
-                    throw new AppLoadException($"{source}: \"env\" must be an object of strings");
-                foreach (var p in envElement.EnumerateObject())
-                {
-                    if (p.Value.ValueKind != JsonValueKind.String)
-                        throw new AppLoadException($"{source}: env.{p.Name} must be a string");
-                    env[p.Name] = p.Value.GetString()!;
-                }
-            }
-            return new AppMetadata(version, package, env);
+            // invalid UTF-8, or escapes that are not well-formed UTF-16 (a lone surrogate)
+            throw new AppLoadException($"{source}: metadata is not valid JSON text: {e.Message}", e);
         }
+    }
+
+    private static AppMetadata FromJson(JsonDocument doc, string source)
+    {
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new AppLoadException($"{source}: metadata must be a JSON object");
+
+        var version = RequiredString(root, "version", source);
+        var package = RequiredString(root, "package", source);
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (root.TryGetProperty("env", out var envElement) && envElement.ValueKind != JsonValueKind.Null)
+        {
+            if (envElement.ValueKind != JsonValueKind.Object)
+                throw new AppLoadException($"{source}: \"env\" must be an object of strings");
+            foreach (var p in envElement.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.String)
+                    throw new AppLoadException($"{source}: env.{p.Name} must be a string");
+                env[p.Name] = p.Value.GetString()!;
+            }
+        }
+        return new AppMetadata(version, package, env);
     }
 
     public static AppMetadata Load(string path)
@@ -49,6 +56,8 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
         byte[] bytes;
         try
         {
+            if (File.Exists(path) && !FileType.IsRegular(path))
+                throw new AppLoadException($"{path}: metadata is not a regular file");
             bytes = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

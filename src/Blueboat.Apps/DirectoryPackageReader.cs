@@ -20,6 +20,7 @@ public static class DirectoryPackageReader
         {
             foreach (var file in root.EnumerateFiles("*", options))
             {
+                if (!FileType.IsRegular(file.FullName)) continue; // fifos, sockets and devices are not app files
                 var rel = Path.GetRelativePath(root.FullName, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
                 total += file.Length;
                 if (total > AppPackage.MaxTotalBytes)

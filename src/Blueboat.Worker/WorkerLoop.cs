@@ -28,6 +28,10 @@ internal sealed class WorkerLoop : IRuntimeHost
     private uint currentExchange;
     private long dispatchStarted;
     private bool loaded;
+    private bool appReady;
+
+    /// <summary>Longest log message sent to the supervisor; the rest is cut with a marker.</summary>
+    private const int MaxLogChars = 64 * 1024;
 
     public WorkerLoop(FrameConnection channel, BlockingCollection<WorkerEvent> events)
     {
@@ -76,8 +80,9 @@ internal sealed class WorkerLoop : IRuntimeHost
         {
             var envJson = JsonSerializer.Serialize(new Dictionary<string, string>(app.Env), WorkerJson.Default.DictionaryStringString);
             engine.LoadApp(new AppPackage(new Dictionary<string, byte[]>(app.Files)), app.EntryModule, envJson);
+            WaitForTopLevelAwait(started, app.InitBudgetMs, ref timedOut);
             budget.Change(Timeout.Infinite, Timeout.Infinite);
-            if (timedOut) throw new TimeoutException("init budget exceeded");
+            if (timedOut) throw new TimeoutException($"app initialisation exceeded its budget of {app.InitBudgetMs} ms");
             loaded = true;
             SendLoaded(new AppLoaded(true, "", (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds));
         }
@@ -86,7 +91,12 @@ internal sealed class WorkerLoop : IRuntimeHost
             budget.Change(Timeout.Infinite, Timeout.Infinite);
             string summary;
             string details;
-            if (timedOut)
+            if (e is TimeoutException)
+            {
+                summary = e.Message;
+                details = summary;
+            }
+            else if (timedOut)
             {
                 summary = $"app initialisation exceeded its budget of {app.InitBudgetMs} ms";
                 details = summary;
@@ -104,6 +114,32 @@ internal sealed class WorkerLoop : IRuntimeHost
             Log(LogLevel.Error, initRequestId, $"app failed to initialise: {details}");
             SendLoaded(new AppLoaded(false, summary, (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds));
         }
+    }
+
+    /// <summary>
+    /// A module with top-level await finishes after LoadApp returns: run its timers until the
+    /// runtime reports the app ready or the budget is spent (a rejected await never reports).
+    /// </summary>
+    private void WaitForTopLevelAwait(long started, int budgetMs, ref bool timedOut)
+    {
+        while (!appReady && !Volatile.Read(ref timedOut))
+        {
+            var left = budgetMs - (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (left <= 0 || !events.TryTake(out var ev, left)) break;
+            switch (ev)
+            {
+                case WorkerEvent.TimerDue due:
+                    OnTimer(due.TimerId);
+                    break;
+                case WorkerEvent.ChannelClosed:
+                    Environment.Exit(0);
+                    break;
+                default:
+                    throw new InvalidOperationException($"unexpected {ev.GetType().Name} while the app loads");
+            }
+        }
+        if (!appReady)
+            throw new TimeoutException($"the app's modules did not finish evaluating within {budgetMs} ms (a top-level await rejected or never settled)");
     }
 
     private static string FirstLine(string s)
@@ -175,11 +211,22 @@ internal sealed class WorkerLoop : IRuntimeHost
 
     public void Respond(uint exchangeId, int status, string headerLinesJson, ReadOnlySpan<byte> body)
     {
-        if (!open.Remove(exchangeId)) return; // cancelled, or answered already
+        if (!open.Contains(exchangeId)) return; // cancelled, or answered already
+        // Validate before answering: a failure here throws back into JS, which falls back to its 500 page.
+        if (status is < 200 or > 599) throw new ArgumentOutOfRangeException(nameof(status), $"invalid status {status}");
+        List<KeyValuePair<string, string>> headers;
+        try
+        {
+            headers = RuntimeEvents.ParseHeaderLines(headerLinesJson);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new ArgumentException($"response headers could not be read: {e.Message}");
+        }
+        open.Remove(exchangeId);
         var busy = busyTicks.GetValueOrDefault(exchangeId);
         busyTicks.Remove(exchangeId);
         if (currentExchange != 0) busy += Stopwatch.GetTimestamp() - dispatchStarted;
-        var headers = RuntimeEvents.ParseHeaderLines(headerLinesJson);
         SendResponse(exchangeId, status, headers, body, (long)(busy * 1_000_000.0 / Stopwatch.Frequency));
     }
 
@@ -194,8 +241,13 @@ internal sealed class WorkerLoop : IRuntimeHost
         channel.Send(FrameKind.ResponseEnd, exchangeId);
     }
 
-    public void Log(LogLevel level, string requestId, string message) =>
+    public void Log(LogLevel level, string requestId, string message)
+    {
+        if (message.Length > MaxLogChars) message = message[..MaxLogChars] + $"... [{message.Length - MaxLogChars} more characters cut]";
         channel.Send(FrameKind.Log, 0, new LogRecord(level, requestId, message), static (w, r) => r.Write(w));
+    }
+
+    public void AppReady() => appReady = true;
 
     public void SetTimer(int timerId, double delayMs, uint exchangeId)
     {

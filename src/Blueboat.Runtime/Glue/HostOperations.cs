@@ -44,6 +44,7 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
             var bytes = RandomNumberGenerator.GetBytes(checked((int)target.Length));
             target.Write(bytes, 0, (ulong)bytes.Length, 0);
         });
+        Set(engine, "appReady", 0, (bool _, in V8FastArgs _, in V8FastResult _) => host.AppReady());
         Set(engine, "packageList", 0, (bool _, in V8FastArgs _, in V8FastResult r) => r.Set(PackageListJson()));
         Set(engine, "packageRead", 2, (bool _, in V8FastArgs a, in V8FastResult _) =>
         {
@@ -54,8 +55,12 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
         });
     }
 
+    /// <summary>Largest response body a worker sends; beyond it the app gets its 500 page.</summary>
+    private const ulong MaxBodyBytes = 1UL << 30;
+
     private static byte[] ReadAll(ITypedArray<byte> array)
     {
+        if (array.Length > MaxBodyBytes) throw new ArgumentException($"response body of {array.Length} bytes exceeds the 1 GiB limit");
         var bytes = new byte[array.Length];
         if (bytes.Length > 0) array.Read(0, (ulong)bytes.Length, bytes, 0);
         return bytes;

@@ -15,4 +15,7 @@ public interface IRuntimeHost
     void Log(LogLevel level, string requestId, string message);
     void SetTimer(int timerId, double delayMs, uint exchangeId);
     void ClearTimer(int timerId);
+
+    /// <summary>The entry module (and any top-level await in it) has finished evaluating.</summary>
+    void AppReady();
 }

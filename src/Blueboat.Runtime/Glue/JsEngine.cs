@@ -18,23 +18,29 @@ public sealed class JsEngine : IDisposable
 
     public JsEngine(IRuntimeHost host)
     {
-        engine = new V8ScriptEngine(V8ScriptEngineFlags.DisableGlobalMembers);
+        engine = new V8ScriptEngine(V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports);
         new HostOperations(host, () => package).Install(engine);
         engine.Execute(new DocumentInfo("blueboat:runtime.js"), RuntimeBundle.Source);
         dispatchScript = engine.Compile("__bb_dispatch()");
     }
 
-    /// <summary>Gives the runtime the app's env and files, then evaluates its entry module.</summary>
+    /// <summary>
+    /// Gives the runtime the app's env and files, then evaluates its entry module. With a
+    /// top-level await the evaluation finishes later; the runtime reports it through AppReady.
+    /// </summary>
     public void LoadApp(AppPackage appPackage, string entryModule, string envJson)
     {
         package = appPackage;
         engine.DocumentSettings.Loader = new PackageModuleLoader(appPackage);
+        // The token proves to the runtime that the app namespace comes from this entry module,
+        // which app code cannot read, and not from app code calling the internal hook itself.
+        var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         // Calls go through script text: ClearScript's dynamic invocation needs reflection AOT lacks.
-        engine.Execute(new DocumentInfo("blueboat:bootstrap.js"), $"__bb_bootstrap({JsString(envJson)});");
+        engine.Execute(new DocumentInfo("blueboat:bootstrap.js"), $"__bb_bootstrap({JsString(envJson)}, {JsString(token)});");
         var entry = PackageModuleLoader.UriFor("__entry__.mjs");
         var specifier = "./" + entryModule;
         engine.Execute(new DocumentInfo(entry) { Category = ModuleCategory.Standard },
-            $"import * as app from {JsString(specifier)};\n__bb_set_app_module(app);\n");
+            $"import * as app from {JsString(specifier)};\n__bb_set_app_module(app, {JsString(token)});\n");
     }
 
     private static string JsString(string value) => System.Text.Json.JsonSerializer.Serialize(value, RuntimeJson.Default.String);

@@ -11,6 +11,7 @@ import { Request } from "./http/request.js";
 import { Response } from "./http/response.js";
 import { App, buildPackage } from "./app/app.js";
 import { Router, dispatch, setAppModule } from "./app/dispatch.js";
+import { host } from "./host.js";
 
 const define = (name, value) =>
   Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
@@ -23,10 +24,23 @@ for (const [name, value] of Object.entries({
   define(name, value);
 }
 
-// Internal entry points, called by the worker (not part of the app-facing API).
-define("__bb_dispatch", dispatch);
-define("__bb_bootstrap", (envJson) => {
+// Internal entry points the worker calls; apps can neither replace them nor call the one-shot ones.
+const internal = (name, value, configurable = false) =>
+  Object.defineProperty(globalThis, name, { value, writable: false, configurable, enumerable: false });
+
+internal("__bb_dispatch", dispatch);
+
+// Called once, before any app code runs: the env, the Package global, and the token the entry
+// module must present to hand over the app's module namespace.
+internal("__bb_bootstrap", (envJson, token) => {
+  delete globalThis.__bb_bootstrap;
   define("Package", buildPackage());
   setAppModule(null, JSON.parse(envJson));
-});
-define("__bb_set_app_module", (module) => setAppModule(module, App.env));
+  let done = false;
+  internal("__bb_set_app_module", (module, presented) => {
+    if (done || presented !== token) throw new Error("__bb_set_app_module is internal to the platform");
+    done = true;
+    setAppModule(module, App.env);
+    host.appReady();
+  });
+}, true);

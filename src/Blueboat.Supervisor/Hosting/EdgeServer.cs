@@ -4,7 +4,8 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
+using Blueboat.Supervisor.Logging;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
 namespace Blueboat.Supervisor.Hosting;
@@ -13,9 +14,13 @@ namespace Blueboat.Supervisor.Hosting;
 /// The supervisor's HTTP listener: Kestrel parses HTTP over a connection transport we choose
 /// (the transport seam), and hands each request to <see cref="EdgeHttpApplication"/>.
 /// </summary>
-public sealed class EdgeServer(IPEndPoint endpoint, EdgeHttpApplication application) : IAsyncDisposable
+public sealed class EdgeServer(IPEndPoint endpoint, EdgeHttpApplication application, EdgeLog log) : IAsyncDisposable
 {
     private KestrelServer? server;
+
+    /// <summary>The addresses actually bound (a port of 0 becomes the one the kernel chose).</summary>
+    public IReadOnlyCollection<string> Addresses =>
+        server?.Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
 
     public async Task StartAsync(CancellationToken cancel)
     {
@@ -27,8 +32,9 @@ public sealed class EdgeServer(IPEndPoint endpoint, EdgeHttpApplication applicat
         options.Limits.MaxRequestBodySize = null; // the app layer enforces its own limit with a clear answer
         options.Listen(endpoint);
 
-        IConnectionListenerFactory transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance);
-        server = new KestrelServer(Options.Create(options), transport, NullLoggerFactory.Instance);
+        var loggers = new EdgeLoggerFactory(log);
+        IConnectionListenerFactory transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggers);
+        server = new KestrelServer(Options.Create(options), transport, loggers);
         await server.StartAsync(application, cancel).ConfigureAwait(false);
     }
 

@@ -23,9 +23,20 @@ public static class BlueboatHeaders
     /// <summary>An app cannot forge the platform's own response headers.</summary>
     public static bool IsStrippedFromResponse(string name) => name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The incoming id when a proxy gave one, else "u:" and a random UUID, as Blueboat does.</summary>
+    /// <summary>
+    /// The incoming id when a proxy gave a usable one (visible ASCII, at most 256 characters, so it
+    /// can be echoed in a header and a log), else "u:" and a random UUID, as Blueboat does.
+    /// </summary>
     public static string ChooseRequestId(string? incoming) =>
-        string.IsNullOrEmpty(incoming) ? "u:" + Guid.NewGuid().ToString("D") : incoming;
+        IsUsableRequestId(incoming) ? incoming! : "u:" + Guid.NewGuid().ToString("D");
+
+    private static bool IsUsableRequestId(string? id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > 256) return false;
+        foreach (var c in id)
+            if (c is < '!' or > '~') return false;
+        return true;
+    }
 
     public static string Milliseconds(TimeSpan t) => t.TotalMilliseconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
 }

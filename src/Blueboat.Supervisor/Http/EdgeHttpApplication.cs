@@ -116,6 +116,12 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
     private async Task WriteAnswer(IHttpResponseFeature response, IHttpResponseBodyFeature body, WorkerResponse answer, TimeSpan latency, string app, string requestId)
     {
         var head = answer.Head;
+        if (head.Status is < 200 or > 599)
+        {
+            log.Error("app worker sent an invalid status", ("app", app), ("request_id", requestId), ("status", head.Status));
+            await WriteText(response, body, 500, $"the app returned an invalid response (request id {requestId})").ConfigureAwait(false);
+            return;
+        }
         try
         {
             response.StatusCode = head.Status;
@@ -161,7 +167,7 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         {
             if (length == buffer.Length)
             {
-                var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, Array.MaxLength));
                 buffer.AsSpan(0, length).CopyTo(bigger);
                 ArrayPool<byte>.Shared.Return(buffer);
                 buffer = bigger;

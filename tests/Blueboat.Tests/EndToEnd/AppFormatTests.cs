@@ -114,6 +114,63 @@ public class AppFormatTests
     }
 
     [Fact]
+    public async Task ModulesAreEvaluatedOnceAndCyclesWork()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("modules"));
+        var seen = JsonDocument.Parse(await edge.Http.GetStringAsync("")).RootElement;
+        Assert.Equal(1, seen.GetProperty("evaluations").GetInt32());
+        Assert.True(seen.GetProperty("same").GetBoolean());
+        Assert.Equal("pong from index", seen.GetProperty("cycle").GetString());
+    }
+
+    [Fact]
+    public async Task TopLevelAwaitAndDynamicImportFinishBeforeTheFirstRequest()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("top-level-await"));
+        Assert.Equal("ready after await", await edge.Http.GetStringAsync(""));
+    }
+
+    [Fact]
+    public async Task ARejectedTopLevelAwaitFailsTheLoad()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("tla-rejects"), "--init-budget-ms", "1000");
+        using var r = await edge.Http.GetAsync("");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+        Assert.Contains("top-level await", await r.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("{\"version\":\"1\",\"package\":\"app.tar\",\"env\":{\"K\":\"\\ud800\"}}", "not valid JSON")]
+    [InlineData("\uFEFF{\"version\":\"1\",\"package\":\"app.tar\",\"env\":{}}", null)]
+    public async Task MetadataTextEdgeCases(string metadata, string? error)
+    {
+        using var dir = new TempDir();
+        new TarBuilder().File("index.js", "Router.get('/', () => new Response('bom ok'));").WriteTo(dir.Combine("app.tar"));
+        dir.Write("metadata.json", metadata);
+        if (error is not null)
+        {
+            var (exit, _, stderr) = EdgeProcess.Run("serve", "-l", "127.0.0.1:0", "--single-tenant", dir.Combine("metadata.json"));
+            Assert.Equal(1, exit);
+            Assert.Contains(error, stderr);
+            Assert.DoesNotContain("Unhandled exception", stderr);
+            return;
+        }
+        using var edge = EdgeProcess.Start("--single-tenant", dir.Combine("metadata.json"));
+        Assert.Equal("bom ok", await edge.Http.GetStringAsync(""));
+    }
+
+    [Fact]
+    public async Task AFifoInTheAppFolderIsSkippedNotWaitedOn()
+    {
+        using var dir = new TempDir();
+        dir.Write("index.js", "Router.get('/', () => new Response(Object.keys(Package).join(',')));");
+        var mkfifo = System.Diagnostics.Process.Start("mkfifo", [dir.Combine("pipe")])!;
+        mkfifo.WaitForExit();
+        using var edge = EdgeProcess.Start("--app", dir.Path);
+        Assert.Equal("index.js", await edge.Http.GetStringAsync(""));
+    }
+
+    [Fact]
     public void AppFolderWithoutEntryModuleIsRefused()
     {
         using var dir = new TempDir();

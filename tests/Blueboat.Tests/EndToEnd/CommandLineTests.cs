@@ -34,6 +34,8 @@ public class CommandLineTests
     [InlineData("serve", "-l", "127.0.0.1:3000", "--app", "-")]
     [InlineData("serve", "-l", "127.0.0.1:3000", "--app", ".", "--init-budget-ms", "soon")]
     [InlineData("serve", "-l")]
+    [InlineData("serve", "-l", "127.0.0.1:3000", "--app", ".", "--app", "..")]
+    [InlineData("serve", "-l", "127.0.0.1:3000", "--app", ".", "--max-request-body", "17179869184")]
     [InlineData("launch")]
     [InlineData()]
     public void BadCommandLinesPrintUsageOnStderrAndExit2(params string[] args)

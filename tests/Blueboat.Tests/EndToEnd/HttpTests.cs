@@ -75,6 +75,33 @@ public class HttpTests : IDisposable
         Assert.DoesNotContain(lines, l => l.Equals("x-blueboat-handle-latency: 0", StringComparison.OrdinalIgnoreCase));
     }
 
+    [Theory]
+    [InlineData("xn--zz")]
+    [InlineData("1.2.3.4.5")]
+    public async Task AHostTheUrlParserRefusesIs400NotAnAppError(string host)
+    {
+        var raw = await RawRequest(edge.Port, $"GET /echo HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 400", raw);
+        Assert.Contains("bad request", raw);
+        Assert.DoesNotContain(edge.Logs(), l => l.GetProperty("msg").GetString()!.Contains("unhandled exception"));
+    }
+
+    [Fact]
+    public async Task TraceReachesTheRouterAsAnUnknownMethod()
+    {
+        var raw = await RawRequest(edge.Port, "TRACE /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 404", raw);
+        Assert.EndsWith("not found", raw);
+    }
+
+    [Fact]
+    public async Task AnUnusableIncomingRequestIdIsReplaced()
+    {
+        var raw = await RawRequest(edge.Port, "GET / HTTP/1.1\r\nHost: t\r\nx-blueboat-request-id: a\u0001b\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200", raw);
+        Assert.Matches("x-blueboat-request-id: u:[0-9a-f-]{36}", raw);
+    }
+
     [Fact]
     public async Task RequestWithoutHostSeesNohost()
     {

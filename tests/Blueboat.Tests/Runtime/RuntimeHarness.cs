@@ -76,5 +76,7 @@ public sealed class RuntimeHarness : IRuntimeHost, IDisposable
         foreach (var key in timers.Keys.Where(k => k.Id == timerId).ToList()) timers.Remove(key);
     }
 
+    public void AppReady() { }
+
     public void Dispose() => engine.Dispose();
 }

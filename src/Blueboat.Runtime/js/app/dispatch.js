@@ -1,14 +1,18 @@
 // The worker's entry into JS: one call per event from the host (a request is ready, a timer is
-// due). Requests go to the app's `export default { fetch }` when it has one, else to the Router.
+// due, a request must be abandoned). Requests go to the app's `export default { fetch }` when it
+// has one, else to the Router. Whatever the app does, every request gets exactly one answer.
 import { host } from "../host.js";
 import { enter } from "./context.js";
 import { App, setEnv } from "./app.js";
 import { RouterImpl } from "../router/router.js";
 import { incomingRequest } from "../http/request.js";
-import { Response } from "../http/response.js";
+import { Response, responseWireForm } from "../http/response.js";
 import { headerLines } from "../http/headers.js";
 import { fireTimer } from "../web/timers.js";
-import { logError } from "../web/console.js";
+import { logError, describe } from "../web/console.js";
+
+// Captured before app code runs: an app may replace the globals, never the platform's path.
+const { parse, stringify } = JSON;
 
 export const Router = new RouterImpl();
 let appModule = null;
@@ -24,7 +28,7 @@ export function setAppModule(module, envValues) {
 }
 
 export function dispatch() {
-  const ev = JSON.parse(host.event());
+  const ev = parse(host.event());
   if (ev.kind === EVENT_REQUEST) {
     const body = ev.bodyLength > 0 ? new Uint8Array(ev.bodyLength) : null;
     if (body) host.eventBody(body);
@@ -56,17 +60,28 @@ export function errorPage(requestId) {
   return new Response(html, { status: 500, headers: { "content-type": "text/html; charset=utf-8" } });
 }
 
+function plainResponse(status, text) {
+  return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
+
 const executionContext = Object.freeze({
   waitUntil(promise) {
-    Promise.resolve(promise).catch((e) => logError(`waitUntil promise rejected: ${e && e.stack ? e.stack : e}`));
+    Promise.resolve(promise).catch((e) => logError(`waitUntil promise rejected: ${describe(e)}`));
   },
   passThroughOnException() {},
 });
 
 async function handleRequest(ctx, ev, body) {
+  let request;
+  try {
+    request = incomingRequest(ev.url, ev.method, ev.headers, body);
+  } catch (e) {
+    // The client sent something the Request API cannot represent (e.g. a Host the URL parser refuses).
+    send(ctx, plainResponse(400, `bad request: ${e && e.message ? String(e.message) : "unrepresentable request"}`));
+    return;
+  }
   let response;
   try {
-    const request = incomingRequest(ev.url, ev.method, ev.headers, body);
     const entry = appModule && appModule.default;
     if (entry && typeof entry.fetch === "function") {
       response = await entry.fetch(request, App.env, executionContext);
@@ -76,22 +91,31 @@ async function handleRequest(ctx, ev, body) {
     if (!(response instanceof Response)) {
       throw new TypeError(`the handler returned ${response === null ? "null" : typeof response} instead of a Response`);
     }
-    if (response.type === "error") throw new TypeError("the handler returned Response.error()");
   } catch (e) {
     enter(ctx);
-    logError(`unhandled exception while handling request ${ctx.requestId}: ${e && e.stack ? e.stack : e}`);
+    logError(`unhandled exception while handling request ${ctx.requestId}: ${describe(e)}`);
     response = errorPage(ctx.requestId);
   }
-  let bytes;
+  send(ctx, response);
+}
+
+/** Sends `response` for `ctx`, falling back to the 500 page if it cannot be sent as it is. */
+function send(ctx, response) {
+  if (!unanswered.has(ctx.exchangeId)) return; // answered already (abandoned)
   try {
-    bytes = Response.takeBody(response);
+    const wire = responseWireForm(response);
+    if (wire.type === "error") throw new TypeError("the handler returned Response.error()");
+    if (!(wire.status >= 200 && wire.status <= 599)) throw new RangeError(`invalid status ${wire.status}`);
+    host.respond(ctx.exchangeId, wire.status, stringify(headerLines(wire.headers)), wire.body);
+    unanswered.delete(ctx.exchangeId);
+    return;
   } catch (e) {
-    logError(`response body could not be read: ${e && e.stack ? e.stack : e}`);
-    response = errorPage(ctx.requestId);
-    bytes = Response.takeBody(response);
+    enter(ctx);
+    logError(`response for request ${ctx.requestId} could not be sent: ${describe(e)}`);
   }
-  if (!unanswered.delete(ctx.exchangeId)) return; // answered already (abandoned)
-  host.respond(ctx.exchangeId, response.status, JSON.stringify(headerLines(response.headers)), bytes);
+  const page = responseWireForm(errorPage(ctx.requestId));
+  unanswered.delete(ctx.exchangeId);
+  host.respond(ctx.exchangeId, page.status, stringify(headerLines(page.headers)), page.body);
 }
 
 /**
@@ -102,9 +126,7 @@ async function handleRequest(ctx, ev, body) {
 function abandon(exchangeId) {
   const ctx = unanswered.get(exchangeId);
   if (!ctx) return;
-  unanswered.delete(exchangeId);
   enter(ctx);
   logError(`request ${ctx.requestId}: the handler's promise never settled and nothing it started is pending`);
-  const response = errorPage(ctx.requestId);
-  host.respond(exchangeId, response.status, JSON.stringify(headerLines(response.headers)), Response.takeBody(response));
+  send(ctx, errorPage(ctx.requestId));
 }

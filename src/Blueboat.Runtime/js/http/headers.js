@@ -11,9 +11,12 @@ function normalizeName(name) {
   return n.toLowerCase();
 }
 
+// Header values are byte strings: a character above U+00FF cannot go on the wire.
+const NOT_BYTES = /[^\x00-\xff]/;
+
 function normalizeValue(value) {
   const v = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
-  if (BAD_VALUE.test(v)) throw new TypeError("Invalid header value");
+  if (BAD_VALUE.test(v) || NOT_BYTES.test(v)) throw new TypeError("Invalid header value");
   return v;
 }
 

@@ -5,16 +5,15 @@ import { URL } from "../web/url.js";
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NORMALIZED = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"]);
 const FORBIDDEN = new Set(["CONNECT", "TRACE", "TRACK"]);
+let incoming = false; // set while the platform builds the Request of an incoming HTTP request
 
 function normalizeMethod(m) {
   const method = String(m);
   if (!TOKEN.test(method)) throw new TypeError(`'${method}' is not a valid HTTP method`);
   const upper = method.toUpperCase();
-  if (FORBIDDEN.has(upper)) throw new TypeError(`'${method}' HTTP method is unsupported`);
+  if (FORBIDDEN.has(upper) && !incoming) throw new TypeError(`'${method}' HTTP method is unsupported`);
   return NORMALIZED.has(upper) ? upper : method;
 }
-
-let incoming = false;
 
 export class Request {
   #url;

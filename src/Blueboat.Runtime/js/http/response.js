@@ -78,8 +78,21 @@ export class Response {
 
   get [Symbol.toStringTag]() { return "Response"; }
 
-  /** The bytes to send, taken once by the dispatcher. */
-  static takeBody(r) {
-    return r.#body.present && !r.#body.used ? r.#body.take() : new Uint8Array(0);
+  static {
+    // Read through private fields, so an app that redefines `status` or `headers` on its
+    // response object cannot feed the dispatcher values the platform never validated.
+    wireForm = (r) => ({
+      status: r.#status,
+      type: r.#type,
+      headers: r.#headers,
+      body: r.#body.present && !r.#body.used ? r.#body.take() : new Uint8Array(0),
+    });
   }
+}
+
+let wireForm;
+
+/** What the dispatcher sends for a Response: its own status, headers and body bytes (taken once). */
+export function responseWireForm(r) {
+  return wireForm(r);
 }

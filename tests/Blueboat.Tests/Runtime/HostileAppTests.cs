@@ -1,0 +1,73 @@
+namespace Blueboat.Tests.Runtime;
+
+/// <summary>App code that misbehaves still gets exactly one answer per request, and cannot reach the platform's internals.</summary>
+public class HostileAppTests
+{
+    private static RuntimeHarness.Response Serve(string handlerBody, out List<string> logs)
+    {
+        using var h = new RuntimeHarness($$"""export default { async fetch(request) { {{handlerBody}} } };""");
+        var r = h.Get("/");
+        logs = h.Logs.Select(l => l.Message).ToList();
+        return r;
+    }
+
+    [Theory]
+    [InlineData("throw Symbol('odd');", "Symbol(odd)")]
+    [InlineData("throw new Proxy({}, { get() { throw new Error('trap'); } });", "unhandled exception")]
+    [InlineData("return new Response('x', { headers: { 'x-a': '\\ud800' } });", "Invalid header value")]
+    [InlineData("return new Response('x', { headers: { 'x-a': 'caf\\u00e9 \\u20ac' } });", "Invalid header value")]
+    [InlineData("throw null;", "null")]
+    public void MisbehavingHandlersGetThe500PageAndALogLine(string body, string logged)
+    {
+        var r = Serve(body, out var logs);
+        Assert.Equal(500, r.Status);
+        Assert.Contains(logs, l => l.Contains(logged));
+    }
+
+    [Fact]
+    public void OwnStatusAndHeadersPropertiesOnAResponseAreIgnored()
+    {
+        var r = Serve("""
+            const res = new Response("real", { status: 201, headers: { "x-real": "1" } });
+            Object.defineProperty(res, "status", { get() { return 1e10; } });
+            Object.defineProperty(res, "headers", { get() { throw new Error("nope"); } });
+            return res;
+            """, out _);
+        Assert.Equal(201, r.Status);
+        Assert.Equal("1", r.Header("x-real"));
+        Assert.Equal("real", r.Text);
+    }
+
+    [Fact]
+    public void ReplacingJsonDoesNotBreakThePlatform()
+    {
+        using var h = new RuntimeHarness("""
+            JSON.parse = () => ({});
+            JSON.stringify = () => "{";
+            export default { fetch: () => new Response("still fine", { headers: { "x-h": "v" } }) };
+            """);
+        var r = h.Get("/");
+        Assert.Equal("still fine", r.Text);
+        Assert.Equal("v", r.Header("x-h"));
+        Assert.Equal("still fine", h.Get("/again").Text);
+    }
+
+    [Fact]
+    public void InternalEntryPointsCannotBeCalledOrReplaced()
+    {
+        using var h = new RuntimeHarness("""
+            const out = {};
+            try { __bb_bootstrap("{}", "x"); out.bootstrap = "called"; } catch (e) { out.bootstrap = e.name; }
+            try { __bb_set_app_module({ default: { fetch: () => new Response("hijacked") } }, "guess"); out.set = "called"; } catch (e) { out.set = e.message; }
+            try { globalThis.__bb_dispatch = () => {}; } catch (e) { out.assign = e.name; }
+            out.dispatchReplaced = globalThis.__bb_dispatch.name !== "dispatch";
+            export default { fetch: () => Response.json(out) };
+            """);
+        var r = h.Get("/");
+        Assert.Equal(200, r.Status);
+        Assert.Contains("\"bootstrap\":\"ReferenceError\"", r.Text);
+        Assert.Contains("internal to the platform", r.Text);
+        Assert.Contains("\"dispatchReplaced\":false", r.Text);
+        Assert.Contains("\"assign\":\"TypeError\"", r.Text);
+    }
+}

@@ -1,0 +1,1 @@
+import { counter } from "./shared.mjs"; export const fromA = counter;

@@ -1,0 +1,1 @@
+import { counter } from "./shared.mjs"; export const fromB = counter;

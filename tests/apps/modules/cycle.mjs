@@ -1,0 +1,1 @@
+import * as root from "./index.mjs"; export const ping = () => `pong from ${root.name}`;
