@@ -16,12 +16,23 @@ public static class CommandLine
         Usage:
           blueboat-edge serve -l ADDR:PORT --single-tenant PATH/metadata.json
           blueboat-edge serve -l ADDR:PORT --app DIR
+          blueboat-edge serve -l ADDR:PORT STORE [--trusted-proxy CIDR]... [--admin-listen ADDR --admin-token-file FILE]
+          blueboat-edge deploy DIR --app NAME [--host HOST]... [--env K=V]... STORE
+          blueboat-edge apps list | show NAME | rollback NAME [VERSION] | delete NAME  STORE
           blueboat-edge --help | --version
+
+        STORE is where apps live: --store DIR (a local folder), or
+          --s3-bucket NAME --s3-region REGION [--s3-endpoint URL]   (credentials: the AWS environment/profile chain)
 
         serve options:
           -l, --listen ADDR:PORT       address to serve HTTP on, e.g. 127.0.0.1:3000
           --single-tenant PATH         serve one app from a Blueboat metadata.json and its tar package
           --app DIR                    serve one app from a folder holding index.mjs or index.js (development)
+          --trusted-proxy CIDR         believe X-Blueboat-Metadata and X-Blueboat-Client-Ip from these addresses (repeatable)
+          --metadata-ttl-ms N          how long app metadata and routes are cached (default 5000; a local store is also watched)
+          --idle-timeout-secs N        stop an app's worker after this long without requests (default 400)
+          --admin-listen ADDR|unix:P   admin endpoint on a loopback ADDR:PORT or a Unix socket (off by default)
+          --admin-token-file FILE      the admin endpoint's bearer token (at least 16 characters)
           --init-budget-ms N           time an app's modules may take to load (default 3000)
           --max-request-body BYTES     largest request body accepted (default 67108864, at most 1073741824)
           -h, --help                   show this help
@@ -44,6 +55,10 @@ public static class CommandLine
                 return 0;
             case "serve":
                 return Serve(args[1..]);
+            case "deploy":
+                return DeployCommand.Run(args[1..]);
+            case "apps":
+                return AppsCommand.Run(args[1..]);
             default:
                 if (args[0].StartsWith('-')) return Serve(args);
                 return UsageError($"unknown command \"{args[0]}\"");

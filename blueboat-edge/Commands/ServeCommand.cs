@@ -1,60 +1,117 @@
 using System.Runtime.InteropServices;
+using System.Text;
 using Blueboat.Apps;
+using Blueboat.Store;
+using Blueboat.Supervisor.Admin;
 using Blueboat.Supervisor.Hosting;
 using Blueboat.Supervisor.Http;
 using Blueboat.Supervisor.Logging;
+using Blueboat.Supervisor.Tenancy;
 using Blueboat.Supervisor.Workers;
 
 namespace Blueboat.Edge.Commands;
 
-/// <summary>`serve`: load the app definition, start the HTTP listener, run until SIGTERM or SIGINT.</summary>
+/// <summary>`serve`: pick where apps come from, start the HTTP listener (and the admin one), run until SIGTERM or SIGINT.</summary>
 public static class ServeCommand
 {
     public static int Run(ServeOptions options)
     {
         var log = EdgeLog.Console();
-        AppBundle app;
+        using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
+        var initBudget = TimeSpan.FromMilliseconds(options.InitBudgetMs);
+        var disposables = new List<IDisposable>();
+        IAppResolver resolver;
+        StoreAppResolver? storeApps = null;
+        string source;
         try
         {
-            app = options.SingleTenant is { } metadata
-                ? AppBundle.FromMetadataFile(metadata)
-                : AppBundle.FromDirectory(options.AppDirectory!);
+            if (options.Store.IsSet)
+            {
+                var store = options.Store.Open();
+                if (store is IDisposable d) disposables.Add(d);
+                storeApps = new StoreAppResolver(store, launcher, log, new StoreOptions(
+                    TimeSpan.FromMilliseconds(options.MetadataTtlMs), TimeSpan.FromSeconds(options.IdleTimeoutSecs), initBudget));
+                disposables.Add(storeApps);
+                resolver = storeApps;
+                source = store.Description;
+            }
+            else
+            {
+                var app = options.SingleTenant is { } metadata
+                    ? AppBundle.FromMetadataFile(metadata)
+                    : AppBundle.FromDirectory(options.AppDirectory!);
+                var host = new AppHost(app, launcher, log, initBudget);
+                disposables.Add(host);
+                resolver = new SingleAppResolver(host);
+                source = $"app {app.Name} {app.Version}";
+            }
         }
-        catch (AppLoadException e)
+        catch (Exception e) when (e is AppLoadException or StoreException)
         {
             Console.Error.WriteLine($"blueboat-edge: cannot load the app: {e.Message}");
             return 1;
         }
 
-        using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
-        using var host = new AppHost(app, launcher, log, TimeSpan.FromMilliseconds(options.InitBudgetMs));
-        var application = new EdgeHttpApplication(new SingleAppResolver(host), log, new EdgeHttpOptions(options.MaxRequestBody));
-        var server = new EdgeServer(options.Listen!, application, log);
-
-        using var stop = new CancellationTokenSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-
         try
         {
-            server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
-        }
-        catch (IOException e)
-        {
-            Console.Error.WriteLine($"blueboat-edge: cannot listen on {options.Listen}: {e.Message}");
-            return 1;
-        }
-        log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("app", app.Name), ("version", app.Version),
-            ("files", app.Package.Files.Count), ("pid", Environment.ProcessId));
+            var application = new EdgeHttpApplication(resolver, log, new EdgeHttpOptions(options.MaxRequestBody), new TrustedProxies(options.TrustedProxies));
+            var server = new EdgeServer(k => k.Listen(options.Listen!), application, log);
+            EdgeServer? admin = null;
 
-        stop.Token.WaitHandle.WaitOne();
-        log.Info("stopping");
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try
-        {
-            server.StopAsync(deadline.Token).GetAwaiter().GetResult();
+            using var stop = new CancellationTokenSource();
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+
+            try
+            {
+                server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+                if (options.AdminListen is { } adminAddress)
+                {
+                    var token = ReadToken(options.AdminTokenFile!);
+                    admin = new EdgeServer(k =>
+                    {
+                        if (adminAddress.StartsWith("unix:", StringComparison.Ordinal)) k.ListenUnixSocket(adminAddress[5..]);
+                        else k.Listen(ServeOptions.ParseEndpoint(adminAddress));
+                    }, new AdminHttpApplication(storeApps!, token, log), log);
+                    admin.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+                    log.Info("admin endpoint listening", ("address", string.Join(" ", admin.Addresses)));
+                }
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"blueboat-edge: cannot listen: {e.Message}");
+                return 1;
+            }
+            catch (UsageException e)
+            {
+                Console.Error.WriteLine($"blueboat-edge: {e.Message}");
+                return 1;
+            }
+            log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("apps", source), ("pid", Environment.ProcessId));
+
+            stop.Token.WaitHandle.WaitOne();
+            log.Info("stopping");
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                server.StopAsync(deadline.Token).GetAwaiter().GetResult();
+                admin?.StopAsync(deadline.Token).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) { }
+            return 0;
         }
-        catch (OperationCanceledException) { }
-        return 0;
+        finally
+        {
+            foreach (var d in disposables) d.Dispose();
+        }
+    }
+
+    private static byte[] ReadToken(string path)
+    {
+        string token;
+        try { token = File.ReadAllText(path).Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"--admin-token-file: cannot read {path}: {e.Message}"); }
+        if (token.Length < 16) throw new UsageException($"--admin-token-file: the token in {path} is shorter than 16 characters");
+        return Encoding.UTF8.GetBytes(token);
     }
 }

@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Net;
+using Blueboat.Supervisor.Http;
 
 namespace Blueboat.Edge.Commands;
 
@@ -9,48 +9,61 @@ public sealed class ServeOptions
     public IPEndPoint? Listen { get; private set; }
     public string? SingleTenant { get; private set; }
     public string? AppDirectory { get; private set; }
+    public StoreFlags Store { get; } = new();
+    public List<IPNetwork> TrustedProxies { get; } = new();
     public int InitBudgetMs { get; private set; } = 3000;
     public long MaxRequestBody { get; private set; } = 64L * 1024 * 1024;
+    public int MetadataTtlMs { get; private set; } = 5000;
+    public int IdleTimeoutSecs { get; private set; } = 400;
+    public string? AdminListen { get; private set; }
+    public string? AdminTokenFile { get; private set; }
     public bool ShowHelp { get; private set; }
     public bool ShowVersion { get; private set; }
 
     public static ServeOptions Parse(IReadOnlyList<string> args)
     {
         var o = new ServeOptions();
-        for (var i = 0; i < args.Count; i++)
+        var r = new ArgReader(args);
+        while (r.Next())
         {
-            var arg = args[i];
-            string? inline = null;
-            if (arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf('=') is var eq and > 0)
-            {
-                inline = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-            string Value()
-            {
-                if (inline is not null) return inline;
-                if (i + 1 >= args.Count) throw new UsageException($"{arg} needs a value");
-                return args[++i];
-            }
-
-            switch (arg)
+            if (o.Store.TryRead(r)) continue;
+            switch (r.Current)
             {
                 case "-l" or "--listen":
-                    o.Listen = Unset(Value()) is { } l ? ParseEndpoint(l) : null;
+                    o.Listen = r.OptionalValue() is { } l ? ParseEndpoint(l) : null;
                     break;
                 case "--single-tenant":
                     if (o.SingleTenant is not null) throw new UsageException("--single-tenant given twice");
-                    o.SingleTenant = Unset(Value());
+                    o.SingleTenant = r.OptionalValue();
                     break;
                 case "--app":
                     if (o.AppDirectory is not null) throw new UsageException("--app given twice");
-                    o.AppDirectory = Unset(Value());
+                    o.AppDirectory = r.OptionalValue();
+                    break;
+                case "--trusted-proxy":
+                    if (r.OptionalValue() is { } cidr)
+                    {
+                        try { o.TrustedProxies.Add(Supervisor.Http.TrustedProxies.ParseCidr(cidr)); }
+                        catch (FormatException e) { throw new UsageException($"--trusted-proxy: {e.Message}"); }
+                    }
                     break;
                 case "--init-budget-ms":
-                    if (Unset(Value()) is { } budget) o.InitBudgetMs = (int)ParseNumber(arg, budget, 1, 600_000);
+                    o.InitBudgetMs = (int)r.Number(1, 600_000, o.InitBudgetMs);
                     break;
                 case "--max-request-body":
-                    if (Unset(Value()) is { } max) o.MaxRequestBody = ParseNumber(arg, max, 0, 1L << 30);
+                    o.MaxRequestBody = r.Number(0, 1L << 30, o.MaxRequestBody);
+                    break;
+                case "--metadata-ttl-ms":
+                    o.MetadataTtlMs = (int)r.Number(0, 3_600_000, o.MetadataTtlMs);
+                    break;
+                case "--idle-timeout-secs":
+                    o.IdleTimeoutSecs = (int)r.Number(1, 86_400 * 30, o.IdleTimeoutSecs);
+                    break;
+                case "--admin-listen":
+                    o.AdminListen = r.OptionalValue();
+                    break;
+                case "--admin-token-file":
+                    o.AdminTokenFile = r.OptionalValue();
                     break;
                 case "-h" or "--help":
                     o.ShowHelp = true;
@@ -59,31 +72,33 @@ public sealed class ServeOptions
                     o.ShowVersion = true;
                     return o;
                 default:
-                    throw new UsageException(arg.StartsWith('-') ? $"unknown flag {arg}" : $"unexpected argument \"{arg}\"");
+                    throw r.Unknown();
             }
         }
 
         if (o.Listen is null) throw new UsageException("serve needs -l ADDR:PORT");
-        if (o.SingleTenant is null == (o.AppDirectory is null))
-            throw new UsageException("serve needs exactly one of --single-tenant PATH or --app DIR");
+        o.Store.Validate();
+        var sources = (o.SingleTenant is null ? 0 : 1) + (o.AppDirectory is null ? 0 : 1) + (o.Store.IsSet ? 1 : 0);
+        if (sources != 1)
+            throw new UsageException("serve needs exactly one of --single-tenant PATH, --app DIR, --store DIR or --s3-bucket NAME");
+        if (o.AdminListen is not null && o.AdminTokenFile is null)
+            throw new UsageException("--admin-listen needs --admin-token-file FILE (the bearer token)");
+        if (o.AdminListen is not null && !o.Store.IsSet)
+            throw new UsageException("--admin-listen needs a store (--store DIR or --s3-bucket)");
+        if (o.AdminListen is not null && !o.AdminListen.StartsWith("unix:", StringComparison.Ordinal))
+        {
+            var ep = ParseEndpoint(o.AdminListen);
+            if (!IPAddress.IsLoopback(ep.Address))
+                throw new UsageException("--admin-listen takes a loopback ADDR:PORT or unix:PATH");
+        }
         return o;
     }
 
-    /// <summary>Blueboat's convention: "-" means the flag is unset.</summary>
-    private static string? Unset(string value) => value == "-" ? null : value;
-
-    private static IPEndPoint ParseEndpoint(string value)
+    public static IPEndPoint ParseEndpoint(string value)
     {
         var lastColon = value.LastIndexOf(':');
         if (lastColon <= 0 || lastColon == value.Length - 1 || !IPEndPoint.TryParse(value, out var ep))
-            throw new UsageException($"--listen: \"{value}\" is not ADDR:PORT (an IP address and a port, e.g. 127.0.0.1:3000)");
+            throw new UsageException($"\"{value}\" is not ADDR:PORT (an IP address and a port, e.g. 127.0.0.1:3000)");
         return ep;
-    }
-
-    private static long ParseNumber(string flag, string value, long min, long max)
-    {
-        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < min || n > max)
-            throw new UsageException($"{flag}: \"{value}\" is not a number from {min} to {max}");
-        return n;
     }
 }

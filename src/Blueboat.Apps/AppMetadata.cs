@@ -51,6 +51,23 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
         return new AppMetadata(version, package, env);
     }
 
+    /// <summary>Blueboat's metadata.json form: version, package, env.</summary>
+    public byte[] ToJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("version", Version);
+            w.WriteString("package", Package);
+            w.WriteStartObject("env");
+            foreach (var (k, v) in Env.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteString(k, v);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
     public static AppMetadata Load(string path)
     {
         byte[] bytes;

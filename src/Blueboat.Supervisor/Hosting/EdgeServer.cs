@@ -1,6 +1,7 @@
 using System.Net;
 using Blueboat.Supervisor.Http;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +15,7 @@ namespace Blueboat.Supervisor.Hosting;
 /// The supervisor's HTTP listener: Kestrel parses HTTP over a connection transport we choose
 /// (the transport seam), and hands each request to <see cref="EdgeHttpApplication"/>.
 /// </summary>
-public sealed class EdgeServer(IPEndPoint endpoint, EdgeHttpApplication application, EdgeLog log) : IAsyncDisposable
+public sealed class EdgeServer(Action<KestrelServerOptions> listen, IHttpApplication<Microsoft.AspNetCore.Http.Features.IFeatureCollection> application, EdgeLog log) : IAsyncDisposable
 {
     private KestrelServer? server;
 
@@ -30,7 +31,7 @@ public sealed class EdgeServer(IPEndPoint endpoint, EdgeHttpApplication applicat
             ApplicationServices = new ServiceCollection().BuildServiceProvider(),
         };
         options.Limits.MaxRequestBodySize = null; // the app layer enforces its own limit with a clear answer
-        options.Listen(endpoint);
+        listen(options);
 
         var loggers = new EdgeLoggerFactory(log);
         IConnectionListenerFactory transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggers);

@@ -20,6 +20,10 @@ public static class BlueboatHeaders
         && !name.Equals(Metadata, StringComparison.OrdinalIgnoreCase)
         && !name.Equals(ClientIp, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Headers only a trusted proxy may set: X-Blueboat-Metadata and X-Blueboat-Client-Ip.</summary>
+    public static bool IsProxyOnly(string name) =>
+        name.Equals(Metadata, StringComparison.OrdinalIgnoreCase) || name.Equals(ClientIp, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>An app cannot forge the platform's own response headers.</summary>
     public static bool IsStrippedFromResponse(string name) => name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase);
 

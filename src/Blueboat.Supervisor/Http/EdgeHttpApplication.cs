@@ -15,7 +15,7 @@ namespace Blueboat.Supervisor.Http;
 /// Where every HTTP request enters: the health check, header policy, the hand-off to the app's
 /// worker, and the platform's own error answers. Kestrel parses HTTP; this never runs app code.
 /// </summary>
-public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttpOptions options) : IHttpApplication<IFeatureCollection>
+public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttpOptions options, TrustedProxies proxies) : IHttpApplication<IFeatureCollection>
 {
     public const string HealthPath = "/_blueboat/health";
 
@@ -40,12 +40,17 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         response.Headers[BlueboatHeaders.RequestId] = requestId;
 
         var host = request.Headers.Host.ToString();
-        var app = apps.Resolve(host);
-        if (app is null)
+        var remote = features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
+        var fromTrustedProxy = proxies.Contains(remote);
+        var metadataKey = fromTrustedProxy && request.Headers[BlueboatHeaders.Metadata].ToString() is { Length: > 0 } k ? k : null;
+        var aborted = features.Get<IHttpRequestLifetimeFeature>()?.RequestAborted ?? CancellationToken.None;
+        var route = await apps.ResolveAsync(host, metadataKey, aborted).ConfigureAwait(false);
+        if (route.App is not { } app)
         {
-            await WriteText(response, responseBody, 404, $"no app is deployed for host {host}").ConfigureAwait(false);
+            await WriteText(response, responseBody, route.Status, route.Message).ConfigureAwait(false);
             return;
         }
+        using var lease = route.Lease;
 
         byte[]? body = null;
         var bodyLength = 0;
@@ -58,7 +63,7 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
                 return;
             }
 
-            var head = BuildHead(request, features, host, requestId);
+            var head = BuildHead(request, remote, fromTrustedProxy, host, requestId);
             WorkerProcess worker;
             try
             {
@@ -70,7 +75,6 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
                 return;
             }
 
-            var aborted = features.Get<IHttpRequestLifetimeFeature>()?.RequestAborted ?? CancellationToken.None;
             WorkerResponse answer;
             try
             {
@@ -95,12 +99,18 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         }
     }
 
-    private static RequestHead BuildHead(IHttpRequestFeature request, IFeatureCollection features, string host, string requestId)
+    private static RequestHead BuildHead(IHttpRequestFeature request, System.Net.IPAddress? remote, bool fromTrustedProxy, string host, string requestId)
     {
         var headers = new List<KeyValuePair<string, string>>(request.Headers.Count + 1);
+        string? proxyClientIp = null;
         foreach (var (name, values) in request.Headers)
         {
             if (BlueboatHeaders.IsStrippedFromRequest(name)) continue;
+            if (BlueboatHeaders.IsProxyOnly(name))
+            {
+                if (!fromTrustedProxy) continue; // from anyone else, never believed and never shown
+                if (name.Equals(BlueboatHeaders.ClientIp, StringComparison.OrdinalIgnoreCase)) proxyClientIp = values.ToString();
+            }
             if (name.Equals(BlueboatHeaders.RequestId, StringComparison.OrdinalIgnoreCase)) continue;
             foreach (var value in values) headers.Add(new(name.ToLowerInvariant(), value ?? ""));
         }
@@ -109,7 +119,7 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         var target = request.RawTarget;
         if (string.IsNullOrEmpty(target) || target[0] != '/') target = request.PathBase + request.Path + request.QueryString;
         var url = "https://" + (host.Length > 0 ? host : "nohost") + target;
-        var clientIp = features.Get<IHttpConnectionFeature>()?.RemoteIpAddress?.ToString() ?? "";
+        var clientIp = proxyClientIp ?? remote?.ToString() ?? "";
         return new RequestHead(request.Method, url, requestId, clientIp, headers);
     }
 

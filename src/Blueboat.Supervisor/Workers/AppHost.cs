@@ -16,8 +16,47 @@ public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log,
     private readonly Lock gate = new();
     private Task<WorkerProcess>? current;
     private DateTime failedAt;
+    private int inFlight;
+    private long lastUsedTicks = DateTime.UtcNow.Ticks;
 
     public AppBundle App => app;
+
+    /// <summary>Requests being handled by this app version right now.</summary>
+    public int InFlight => Volatile.Read(ref inFlight);
+
+    public DateTime LastUsed => new(Interlocked.Read(ref lastUsedTicks), DateTimeKind.Utc);
+
+    /// <summary>Marks one request in flight until the lease is disposed (retirement waits for none).</summary>
+    public Lease Enter()
+    {
+        Interlocked.Increment(ref inFlight);
+        Interlocked.Exchange(ref lastUsedTicks, DateTime.UtcNow.Ticks);
+        return new Lease(this);
+    }
+
+    public readonly struct Lease(AppHost host) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (host is null) return;
+            Interlocked.Exchange(ref host.lastUsedTicks, DateTime.UtcNow.Ticks);
+            Interlocked.Decrement(ref host.inFlight);
+        }
+    }
+
+    /// <summary>Stops this version's worker (idle eviction or retirement); a later request starts a new one.</summary>
+    public void StopWorker(string reason)
+    {
+        WorkerProcess? worker;
+        lock (gate)
+        {
+            worker = CurrentWorker;
+            current = null;
+        }
+        if (worker is null) return;
+        log.Info("stopping worker", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("reason", reason));
+        worker.Kill();
+    }
 
     public WorkerProcess? CurrentWorker =>
         current is { IsCompletedSuccessfully: true } t ? t.Result : null;
