@@ -7,7 +7,7 @@ BIN     := $(OUT)/blueboat-edge
 LISTEN  ?= 127.0.0.1:3000
 APP     ?= examples/hello-world
 
-.PHONY: all deps build run test clean
+.PHONY: all deps test-tools build run test clean
 
 all: build
 
@@ -36,11 +36,15 @@ build: deps
 run: build
 	$(BIN) serve -l $(LISTEN) --app $(APP)
 
+# Real peers the tests start (an S3-compatible server), pinned in tests/tools/package-lock.json.
+test-tools: deps
+	@cd tests/tools && [ -d node_modules/s3rver ] || npm ci --no-audit --no-fund
+
 # Unit tests in-process, end-to-end tests against the AOT binary; prints "N passed, N failed".
-test: build
+test: build test-tools
 	BLUEBOAT_EDGE_BIN=$(CURDIR)/$(BIN) tests/run-tests.sh
 
 clean:
 	rm -rf $(OUT) tests/.artifacts
 	find . -type d \( -name bin -o -name obj \) -not -path './.git/*' -prune -exec rm -rf {} +
-	rm -rf src/Blueboat.Runtime/node_modules
+	rm -rf src/Blueboat.Runtime/node_modules tests/tools/node_modules

@@ -40,6 +40,7 @@ public sealed class EdgeProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        S3Server.Credentials(psi.Environment);
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add("-l");
         psi.ArgumentList.Add($"127.0.0.1:{port}");
@@ -138,6 +139,7 @@ public sealed class EdgeProcess : IDisposable
     public static (int Exit, string Stdout, string Stderr) Run(params string[] args)
     {
         var psi = new ProcessStartInfo(TestPaths.Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        S3Server.Credentials(psi.Environment);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var outTask = p.StandardOutput.ReadToEndAsync();
