@@ -35,8 +35,21 @@ public class HttpTests : IDisposable
     }
 
     [Fact]
+    public async Task ProxyOnlyHeadersFromAnUntrustedClientAreStripped()
+    {
+        var req = new HttpRequestMessage(HttpMethod.Get, "echo");
+        req.Headers.Add("x-blueboat-client-ip", "203.0.113.9");
+        req.Headers.Add("x-blueboat-metadata", "apps/a.json");
+        using var r = await edge.Http.SendAsync(req);
+        var headers = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("headers");
+        Assert.False(headers.TryGetProperty("x-blueboat-client-ip", out _));
+        Assert.False(headers.TryGetProperty("x-blueboat-metadata", out _));
+    }
+
+    [Fact]
     public async Task IncomingRequestIdIsKeptAndOtherPlatformHeadersAreStripped()
     {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--trusted-proxy", "127.0.0.1");
         var req = new HttpRequestMessage(HttpMethod.Post, "echo?x=1&y=%20z") { Content = new StringContent("body!") };
         req.Headers.Add("x-blueboat-request-id", "proxy-id-7");
         req.Headers.Add("x-blueboat-client-ip", "203.0.113.9");
