@@ -53,9 +53,10 @@ public static class AppsCommand
                     Console.Out.WriteLine($"live:     {s.Live?.Version ?? "-"}{(s.Live is null ? "" : " (" + s.Live.Package + ")")}");
                     Console.Out.WriteLine($"hosts:    {(s.Hosts.Count > 0 ? string.Join(", ", s.Hosts) : "-")}");
                     Console.Out.WriteLine($"env:      {(s.Live is { Env.Count: > 0 } l ? string.Join(", ", l.Env.Keys.Order()) : "-")}");
-                    Console.Out.WriteLine("history:");
-                    foreach (var v in s.History.Versions)
-                        Console.Out.WriteLine($"  {v.Version}\t{v.DeployedAt:yyyy-MM-dd HH:mm:ss}Z\t{v.Note}{(v.Version == s.Live?.Version ? "\t(live)" : "")}");
+                    Console.Out.WriteLine("history (oldest first):");
+                    var liveIndex = s.History.Versions.Select((v, i) => (v, i)).LastOrDefault(x => x.v.Version == s.Live?.Version).i;
+                    foreach (var (v, i) in s.History.Versions.Select((v, i) => (v, i)))
+                        Console.Out.WriteLine($"  {v.Version}\t{v.DeployedAt:yyyy-MM-dd HH:mm:ss}Z\t{v.Note}{(s.Live is not null && i == liveIndex ? "\t(live)" : "")}");
                     return 0;
                 case ["rollback", var name, .. var rest]:
                     var target = catalog.RollbackAsync(name, rest.Count > 0 ? rest[0] : null).GetAwaiter().GetResult();

@@ -34,6 +34,9 @@ public static class CommandLine
           --admin-listen ADDR|unix:P   admin endpoint on a loopback ADDR:PORT or a Unix socket (off by default)
           --admin-token-file FILE      the admin endpoint's bearer token (at least 16 characters)
           --init-budget-ms N           time an app's modules may take to load (default 3000)
+          --cpu-limit-ms N             CPU time one request may use; past it the request gets 503 (default 1000)
+          --wall-limit-ms N            time one request may take; past it the client gets 504 (default 60000)
+          --heap-limit-mb N            V8 heap of one app's worker; past it the worker is replaced (default 128)
           --max-request-body BYTES     largest request body accepted (default 67108864, at most 1073741824)
           -h, --help                   show this help
           -V, --version                show the version

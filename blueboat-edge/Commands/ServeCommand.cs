@@ -18,7 +18,8 @@ public static class ServeCommand
     {
         var log = EdgeLog.Console();
         using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
-        var initBudget = TimeSpan.FromMilliseconds(options.InitBudgetMs);
+        var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),
+            new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb), TimeSpan.FromMilliseconds(options.WallLimitMs));
         var disposables = new List<IDisposable>();
         IAppResolver resolver;
         StoreAppResolver? storeApps = null;
@@ -30,7 +31,7 @@ public static class ServeCommand
                 var store = options.Store.Open();
                 if (store is IDisposable d) disposables.Add(d);
                 storeApps = new StoreAppResolver(store, launcher, log, new StoreOptions(
-                    TimeSpan.FromMilliseconds(options.MetadataTtlMs), TimeSpan.FromSeconds(options.IdleTimeoutSecs), initBudget));
+                    TimeSpan.FromMilliseconds(options.MetadataTtlMs), TimeSpan.FromSeconds(options.IdleTimeoutSecs), limits));
                 disposables.Add(storeApps);
                 resolver = storeApps;
                 source = store.Description;
@@ -40,7 +41,7 @@ public static class ServeCommand
                 var app = options.SingleTenant is { } metadata
                     ? AppBundle.FromMetadataFile(metadata)
                     : AppBundle.FromDirectory(options.AppDirectory!);
-                var host = new AppHost(app, launcher, log, initBudget);
+                var host = new AppHost(app, launcher, log, limits);
                 disposables.Add(host);
                 resolver = new SingleAppResolver(host);
                 source = $"app {app.Name} {app.Version}";

@@ -12,6 +12,9 @@ public sealed class ServeOptions
     public StoreFlags Store { get; } = new();
     public List<IPNetwork> TrustedProxies { get; } = new();
     public int InitBudgetMs { get; private set; } = 3000;
+    public int CpuLimitMs { get; private set; } = 1000;
+    public int HeapLimitMb { get; private set; } = 128;
+    public int WallLimitMs { get; private set; } = 60_000;
     public long MaxRequestBody { get; private set; } = 64L * 1024 * 1024;
     public int MetadataTtlMs { get; private set; } = 5000;
     public int IdleTimeoutSecs { get; private set; } = 400;
@@ -49,6 +52,15 @@ public sealed class ServeOptions
                     break;
                 case "--init-budget-ms":
                     o.InitBudgetMs = (int)r.Number(1, 600_000, o.InitBudgetMs);
+                    break;
+                case "--cpu-limit-ms":
+                    o.CpuLimitMs = (int)r.Number(1, 600_000, o.CpuLimitMs);
+                    break;
+                case "--heap-limit-mb":
+                    o.HeapLimitMb = (int)r.Number(16, 16_384, o.HeapLimitMb);
+                    break;
+                case "--wall-limit-ms":
+                    o.WallLimitMs = (int)r.Number(1, 3_600_000, o.WallLimitMs);
                     break;
                 case "--max-request-body":
                     o.MaxRequestBody = r.Number(0, 1L << 30, o.MaxRequestBody);

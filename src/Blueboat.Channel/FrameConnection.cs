@@ -81,6 +81,17 @@ public sealed class FrameConnection : IDisposable
         }
     }
 
+    /// <summary>Waits until every queued frame has been written, or the timeout passes (used before exiting).</summary>
+    public void Drain(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline && !broken)
+        {
+            lock (gate) if (!flushing && pending.Length == 0) return;
+            Thread.Sleep(1);
+        }
+    }
+
     /// <summary>Reads frames until the peer closes the channel or breaks the protocol.</summary>
     public async Task ReceiveAsync(FrameHandler onFrame, CancellationToken cancel = default)
     {

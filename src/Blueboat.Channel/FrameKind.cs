@@ -20,6 +20,7 @@ public enum FrameKind : byte
     ResponseBody = 18,
     ResponseEnd = 19,
     Log = 20,
+    Retiring = 21, // the worker will take no new requests (e.g. its heap limit was hit) and is about to exit
 }
 
 public static class FrameLayout

@@ -64,12 +64,18 @@ public sealed record LogRecord(LogLevel Level, string RequestId, string Message)
     }
 }
 
-/// <summary>Binds a started worker to one app version: its files, entry module and env.</summary>
-public sealed record LoadApp(string Name, string Version, string EntryModule, int InitBudgetMs, IReadOnlyDictionary<string, string> Env, IReadOnlyDictionary<string, byte[]> Files)
+/// <summary>What one app may use in its worker: CPU time per request and the V8 heap.</summary>
+public sealed record WorkerLimits(int CpuMsPerRequest, int HeapMb)
+{
+    public static readonly WorkerLimits Default = new(1000, 128);
+}
+
+/// <summary>Binds a started worker to one app version: its files, entry module, env and limits.</summary>
+public sealed record LoadApp(string Name, string Version, string EntryModule, int InitBudgetMs, WorkerLimits Limits, IReadOnlyDictionary<string, string> Env, IReadOnlyDictionary<string, byte[]> Files)
 {
     public void Write(FrameWriter w)
     {
-        w.Str(Name).Str(Version).Str(EntryModule).U32((uint)InitBudgetMs).U32((uint)Env.Count);
+        w.Str(Name).Str(Version).Str(EntryModule).U32((uint)InitBudgetMs).U32((uint)Limits.CpuMsPerRequest).U32((uint)Limits.HeapMb).U32((uint)Env.Count);
         foreach (var (k, v) in Env) w.Str(k).Str(v);
         w.U32((uint)Files.Count);
         foreach (var (path, data) in Files) w.Str(path).Bytes(data);
@@ -82,13 +88,14 @@ public sealed record LoadApp(string Name, string Version, string EntryModule, in
         var version = r.Str();
         var entry = r.Str();
         var budget = (int)r.U32();
+        var limits = new WorkerLimits((int)r.U32(), (int)r.U32());
         var envCount = r.U32();
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < envCount; i++) env[r.Str()] = r.Str();
         var fileCount = r.U32();
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         for (var i = 0; i < fileCount; i++) files[r.Str()] = r.Bytes().ToArray();
-        return new LoadApp(name, version, entry, budget, env, files);
+        return new LoadApp(name, version, entry, budget, limits, env, files);
     }
 }
 

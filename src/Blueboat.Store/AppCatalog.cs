@@ -55,7 +55,7 @@ public sealed class AppCatalog(IAppStore store)
         if (version is not null)
         {
             target = history.Versions.LastOrDefault(v => v.Version == version)
-                ?? throw new StoreException($"app {app} has no version {version}; versions: {string.Join(", ", history.Versions.Select(v => v.Version))}");
+                ?? throw new StoreException($"app {app} has no version {version}; versions: {string.Join(", ", history.Versions.Select(v => v.Version).Distinct())}");
         }
         else
         {

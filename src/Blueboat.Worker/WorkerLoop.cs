@@ -29,6 +29,9 @@ internal sealed class WorkerLoop : IRuntimeHost
     private long dispatchStarted;
     private bool loaded;
     private bool appReady;
+    private WorkerLimits limits = WorkerLimits.Default;
+    private readonly CpuWatchdog watchdog;
+    private readonly Dictionary<uint, long> cpuNsByExchange = new();
 
     /// <summary>Longest log message sent to the supervisor; the rest is cut with a marker.</summary>
     private const int MaxLogChars = 64 * 1024;
@@ -38,6 +41,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         this.channel = channel;
         this.events = events;
         engine = new JsEngine(this);
+        watchdog = new CpuWatchdog(engine.Interrupt);
     }
 
     public int Run()
@@ -73,6 +77,8 @@ internal sealed class WorkerLoop : IRuntimeHost
             SendLoaded(new AppLoaded(false, "this worker already runs an app", 0));
             return;
         }
+        limits = app.Limits;
+        engine.SetHeapLimit(app.Limits.HeapMb);
         var started = Stopwatch.GetTimestamp();
         var timedOut = false;
         using var budget = new Timer(_ => { timedOut = true; engine.Interrupt(); }, null, app.InitBudgetMs, Timeout.Infinite);
@@ -142,6 +148,25 @@ internal sealed class WorkerLoop : IRuntimeHost
             throw new TimeoutException($"the app's modules did not finish evaluating within {budgetMs} ms (a top-level await rejected or never settled)");
     }
 
+    private static bool IsHeapExhausted(ScriptEngineException e) =>
+        e.Message.Contains("memory limit", StringComparison.OrdinalIgnoreCase) || (e.ErrorDetails?.Contains("memory limit", StringComparison.OrdinalIgnoreCase) ?? false);
+
+    /// <summary>
+    /// V8 refuses every call once its heap limit is hit: answer what is in flight with 503, then
+    /// end this worker; the supervisor starts a fresh one for the next request.
+    /// </summary>
+    private void HeapExhausted()
+    {
+        channel.Send(FrameKind.Retiring, 0);
+        Log(LogLevel.Error, "", $"worker stopped: the app exceeded its heap limit of {limits.HeapMb} MB");
+        foreach (var exchange in open.ToList())
+            SendResponse(exchange, 503, [new("content-type", "text/plain; charset=utf-8")],
+                System.Text.Encoding.UTF8.GetBytes($"the app exceeded its memory limit of {limits.HeapMb} MB"), 0);
+        open.Clear();
+        channel.Drain(TimeSpan.FromSeconds(2));
+        Environment.Exit(3);
+    }
+
     private static string FirstLine(string s)
     {
         var nl = s.IndexOf('\n');
@@ -177,9 +202,25 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         currentExchange = exchange;
         dispatchStarted = Stopwatch.GetTimestamp();
+        var tracked = exchange != 0 && open.Contains(exchange);
+        if (tracked) watchdog.Arm(limits.CpuMsPerRequest * 1_000_000L - cpuNsByExchange.GetValueOrDefault(exchange));
         try
         {
             engine.Dispatch();
+        }
+        catch (ScriptInterruptedException) when (watchdog.Fired)
+        {
+            // The request ran out of CPU time: it gets 503; the engine stays usable for the others.
+            if (open.Remove(exchange))
+            {
+                Log(LogLevel.Error, "", $"request stopped: it used more than its CPU time limit of {limits.CpuMsPerRequest} ms");
+                SendResponse(exchange, 503, [new("content-type", "text/plain; charset=utf-8")],
+                    System.Text.Encoding.UTF8.GetBytes($"the request exceeded its CPU time limit of {limits.CpuMsPerRequest} ms"), 0);
+            }
+        }
+        catch (ScriptEngineException e) when (IsHeapExhausted(e))
+        {
+            HeapExhausted();
         }
         catch (ScriptEngineException e)
         {
@@ -187,6 +228,12 @@ internal sealed class WorkerLoop : IRuntimeHost
         }
         finally
         {
+            if (tracked)
+            {
+                var cpu = watchdog.Disarm();
+                if (open.Contains(exchange)) cpuNsByExchange[exchange] = cpuNsByExchange.GetValueOrDefault(exchange) + cpu;
+                else cpuNsByExchange.Remove(exchange);
+            }
             var elapsed = Stopwatch.GetTimestamp() - dispatchStarted;
             if (open.Contains(exchange)) busyTicks[exchange] = busyTicks.GetValueOrDefault(exchange) + elapsed;
             currentExchange = 0;

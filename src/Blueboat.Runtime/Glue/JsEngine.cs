@@ -45,6 +45,13 @@ public sealed class JsEngine : IDisposable
 
     private static string JsString(string value) => System.Text.Json.JsonSerializer.Serialize(value, RuntimeJson.Default.String);
 
+    /// <summary>Caps the V8 heap; past it the engine refuses further calls and the worker must be replaced.</summary>
+    public void SetHeapLimit(int megabytes)
+    {
+        engine.MaxRuntimeHeapSize = (UIntPtr)((ulong)megabytes * 1024 * 1024);
+        engine.RuntimeHeapSizeSampleInterval = TimeSpan.FromMilliseconds(5);
+    }
+
     /// <summary>Runs the runtime's dispatcher for the event the host currently exposes.</summary>
     public void Dispatch() => engine.Evaluate(dispatchScript);
 

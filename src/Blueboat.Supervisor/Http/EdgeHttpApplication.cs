@@ -76,14 +76,22 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
             }
 
             WorkerResponse answer;
+            using var wall = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            wall.CancelAfter(app.Limits.WallPerRequest);
             try
             {
-                answer = await worker.HandleAsync(head, body.AsMemory(0, bodyLength), aborted).ConfigureAwait(false);
+                answer = await worker.HandleAsync(head, body.AsMemory(0, bodyLength), wall.Token).ConfigureAwait(false);
             }
             catch (WorkerExitedException e)
             {
                 log.Warn("request lost with its worker", ("app", app.App.Name), ("request_id", requestId), ("error", e.Message));
                 await WriteText(response, responseBody, 502, $"the app's worker exited while handling this request (request id {requestId})").ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                log.Warn("request exceeded its wall time", ("app", app.App.Name), ("request_id", requestId), ("limit_ms", app.Limits.WallPerRequest.TotalMilliseconds));
+                await WriteText(response, responseBody, 504, $"the app did not answer within {app.Limits.WallPerRequest.TotalMilliseconds:0} ms (request id {requestId})").ConfigureAwait(false);
                 return;
             }
             catch (OperationCanceledException)

@@ -75,7 +75,11 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
         {
             return AppRoute.Unavailable($"app metadata {key} cannot be read: {e.Message}");
         }
-        if (md is null) return AppRoute.NotFound($"no app is deployed at {key}");
+        if (md is null)
+        {
+            live.TryRemove(key, out _); // deleted: its worker is retired once idle
+            return AppRoute.NotFound($"no app is deployed at {key}");
+        }
 
         var lazy = byMetadata.GetOrAdd((key, md.ETag), k => new Lazy<Task<AppHost>>(() => LoadVersionAsync(k.Key, md)));
         try
@@ -113,7 +117,7 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
         var package = TarPackageReader.Read(new MemoryStream(tar.Data), $"{catalog.Store.Description}: {md.Package}");
         var entry = ModuleResolver.ResolveEntry(package, md.Package);
         var bundle = new AppBundle(StoreKeys.AppNameOf(key), md.Version, md.Env, package, entry);
-        return hosts.GetOrAdd((key, md.Version, hash), _ => new AppHost(bundle, launcher, log, options.InitBudget));
+        return hosts.GetOrAdd((key, md.Version, hash), _ => new AppHost(bundle, launcher, log, options.Limits));
     }
 
     /// <summary>Retires replaced versions once idle and evicts versions unused for the idle timeout.</summary>
@@ -144,4 +148,4 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
 }
 
 /// <summary>How a store-backed server caches and retires app versions.</summary>
-public sealed record StoreOptions(TimeSpan MetadataTtl, TimeSpan IdleTimeout, TimeSpan InitBudget);
+public sealed record StoreOptions(TimeSpan MetadataTtl, TimeSpan IdleTimeout, AppLimits Limits);

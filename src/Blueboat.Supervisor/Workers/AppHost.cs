@@ -8,7 +8,7 @@ namespace Blueboat.Supervisor.Workers;
 /// concurrent first requests, and replaces a worker that died on the next request. A failed start
 /// is remembered briefly so a broken app cannot make every request fork a new process.
 /// </summary>
-public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log, TimeSpan initBudget) : IDisposable
+public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log, AppLimits limits) : IDisposable
 {
     /// <summary>How long a failed start answers for the app before the next attempt.</summary>
     public static readonly TimeSpan FailedStartRetry = TimeSpan.FromSeconds(1);
@@ -20,6 +20,8 @@ public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log,
     private long lastUsedTicks = DateTime.UtcNow.Ticks;
 
     public AppBundle App => app;
+
+    public AppLimits Limits => limits;
 
     /// <summary>Requests being handled by this app version right now.</summary>
     public int InFlight => Volatile.Read(ref inFlight);
@@ -55,7 +57,7 @@ public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log,
         }
         if (worker is null) return;
         log.Info("stopping worker", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("reason", reason));
-        worker.Kill();
+        worker.Stop();
     }
 
     public WorkerProcess? CurrentWorker =>
@@ -82,7 +84,7 @@ public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log,
         try
         {
             worker = await WorkerProcess.StartAsync(launcher, app, log).ConfigureAwait(false);
-            await worker.LoadAsync(app, initBudget).ConfigureAwait(false);
+            await worker.LoadAsync(app, limits).ConfigureAwait(false);
             log.Info("worker ready", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid),
                 ("start_ms", Math.Round((DateTime.UtcNow - started).TotalMilliseconds, 2)));
             _ = WatchAsync(worker);
@@ -100,12 +102,21 @@ public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log,
     private async Task WatchAsync(WorkerProcess worker)
     {
         var how = await worker.Exited.ConfigureAwait(false);
-        log.Warn("worker exited", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("how", how),
-            ("requests_served", worker.RequestsServed));
+        if (worker.Stopping)
+            log.Info("worker stopped", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("requests_served", worker.RequestsServed));
+        else
+            log.Warn("worker exited", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("how", how),
+                ("requests_served", worker.RequestsServed));
     }
 
     public void Dispose()
     {
         CurrentWorker?.Kill();
     }
+}
+
+/// <summary>The limits every app runs under: load time, CPU per request, V8 heap, wall time per request.</summary>
+public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker, TimeSpan WallPerRequest)
+{
+    public static readonly AppLimits Default = new(TimeSpan.FromSeconds(3), Channel.WorkerLimits.Default, TimeSpan.FromSeconds(60));
 }

@@ -30,7 +30,9 @@ public sealed class WorkerProcess : IDisposable
 
     /// <summary>Completes with a description of how the process ended.</summary>
     public Task<string> Exited => exited.Task;
-    public bool IsAlive => !exited.Task.IsCompleted && !channel.IsBroken;
+    public bool IsAlive => !exited.Task.IsCompleted && !channel.IsBroken && !retiring;
+
+    private volatile bool retiring;
 
     private WorkerProcess(int pid, FrameConnection channel, string app, string version, EdgeLog log)
     {
@@ -50,9 +52,10 @@ public sealed class WorkerProcess : IDisposable
     }
 
     /// <summary>Sends the app to the worker and waits until its module has been evaluated.</summary>
-    public async Task LoadAsync(AppBundle app, TimeSpan initBudget)
+    public async Task LoadAsync(AppBundle app, AppLimits limits)
     {
-        var message = new LoadApp(app.Name, app.Version, app.EntryModule, (int)initBudget.TotalMilliseconds, app.Env, app.Package.Files);
+        var initBudget = limits.InitBudget;
+        var message = new LoadApp(app.Name, app.Version, app.EntryModule, (int)initBudget.TotalMilliseconds, limits.Worker, app.Env, app.Package.Files);
         channel.Send(FrameKind.LoadApp, 0, message, static (w, m) => m.Write(w));
 
         // The worker enforces the budget itself; this backstop covers a worker that cannot (hung engine start).
@@ -107,6 +110,16 @@ public sealed class WorkerProcess : IDisposable
         {
             Interlocked.Increment(ref requestsServed);
         }
+    }
+
+    /// <summary>True once the supervisor itself decided to stop this worker (eviction, retirement).</summary>
+    public bool Stopping { get; private set; }
+
+    /// <summary>Stops the worker on purpose; its exit is then logged as such, not as a crash.</summary>
+    public void Stop()
+    {
+        Stopping = true;
+        Kill();
     }
 
     public void Kill()
@@ -173,6 +186,9 @@ public sealed class WorkerProcess : IDisposable
                 break;
             case FrameKind.Log:
                 log.App(App, Version, LogRecord.Read(payload));
+                break;
+            case FrameKind.Retiring:
+                retiring = true; // new requests go to a replacement; those in flight here still get answers
                 break;
             default:
                 throw new ChannelProtocolException($"unexpected frame kind {(byte)kind} from worker");

@@ -12,6 +12,7 @@ public class WorkerProcessTests : IDisposable
     [Fact]
     public async Task AppCodeRunsInAWorkerProcessNotInTheSupervisor()
     {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--cpu-limit-ms", "30000");
         Assert.Empty(edge.WorkerPids()); // lazily started
         await edge.Http.GetStringAsync("");
         var worker = edge.SingleWorkerPid();

@@ -22,7 +22,7 @@ public class ChannelTests
         Assert.Equal(head.Headers, back.Headers);
 
         w.Reset();
-        var load = new LoadApp("app", "v1", "index.js", 3000, new Dictionary<string, string> { ["K"] = "V" }, new Dictionary<string, byte[]> { ["index.js"] = [1, 2, 3] });
+        var load = new LoadApp("app", "v1", "index.js", 3000, new WorkerLimits(50, 64), new Dictionary<string, string> { ["K"] = "V" }, new Dictionary<string, byte[]> { ["index.js"] = [1, 2, 3] });
         w.Begin(FrameKind.LoadApp, 0);
         load.Write(w);
         w.End();
@@ -30,6 +30,7 @@ public class ChannelTests
         Assert.Equal("V", loadBack.Env["K"]);
         Assert.Equal(new byte[] { 1, 2, 3 }, loadBack.Files["index.js"]);
         Assert.Equal(3000, loadBack.InitBudgetMs);
+        Assert.Equal(new WorkerLimits(50, 64), loadBack.Limits);
     }
 
     [Fact]

@@ -57,3 +57,11 @@ Router.get("/throw", () => {
 Router.post("/size", async (req) => new Response(String((await req.arrayBuffer()).byteLength)));
 
 Router.get("/not-modified", () => new Response(null, { status: 304, headers: { etag: '"v1"' } }));
+
+// Hostile handlers for the limit tests.
+Router.get("/loop", () => { for (;;) {} });
+Router.get("/alloc", () => {
+  const hoard = [];
+  for (;;) hoard.push(new Array(100000).fill(hoard.length));
+});
+Router.get("/slow-answer", async () => { await new Promise((r) => setTimeout(r, 5000)); return new Response("too late"); });
