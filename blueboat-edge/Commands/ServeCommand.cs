@@ -19,7 +19,9 @@ public static class ServeCommand
         var log = EdgeLog.Console();
         using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
         var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),
-            new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb), TimeSpan.FromMilliseconds(options.WallLimitMs));
+            new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox), TimeSpan.FromMilliseconds(options.WallLimitMs));
+        if (options.Sandbox == Blueboat.Channel.SandboxMode.Off)
+            log.Warn("seccomp is disabled (--dangerously-disable-seccomp): workers run without their syscall filter; use this for debugging only");
         var disposables = new List<IDisposable>();
         IAppResolver resolver;
         StoreAppResolver? storeApps = null;

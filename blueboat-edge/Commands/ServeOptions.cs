@@ -15,6 +15,7 @@ public sealed class ServeOptions
     public int CpuLimitMs { get; private set; } = 1000;
     public int HeapLimitMb { get; private set; } = 128;
     public int WallLimitMs { get; private set; } = 60_000;
+    public Blueboat.Channel.SandboxMode Sandbox { get; private set; } = Blueboat.Channel.SandboxMode.On;
     public long MaxRequestBody { get; private set; } = 64L * 1024 * 1024;
     public int MetadataTtlMs { get; private set; } = 5000;
     public int IdleTimeoutSecs { get; private set; } = 400;
@@ -61,6 +62,18 @@ public sealed class ServeOptions
                     break;
                 case "--wall-limit-ms":
                     o.WallLimitMs = (int)r.Number(1, 3_600_000, o.WallLimitMs);
+                    break;
+                case "--dangerously-disable-seccomp":
+                    o.Sandbox = Blueboat.Channel.SandboxMode.Off;
+                    break;
+                case "--sandbox-probe": // hidden, for the sandbox's own tests
+                    o.Sandbox = r.Value() switch
+                    {
+                        "socket" => Blueboat.Channel.SandboxMode.ProbeSocket,
+                        "open-write" => Blueboat.Channel.SandboxMode.ProbeOpenForWrite,
+                        "execve" => Blueboat.Channel.SandboxMode.ProbeExecve,
+                        var v => throw new UsageException($"--sandbox-probe: \"{v}\" is not socket, open-write or execve"),
+                    };
                     break;
                 case "--max-request-body":
                     o.MaxRequestBody = r.Number(0, 1L << 30, o.MaxRequestBody);

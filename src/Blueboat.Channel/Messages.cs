@@ -64,8 +64,20 @@ public sealed record LogRecord(LogLevel Level, string RequestId, string Message)
     }
 }
 
-/// <summary>What one app may use in its worker: CPU time per request and the V8 heap.</summary>
-public sealed record WorkerLimits(int CpuMsPerRequest, int HeapMb)
+/// <summary>How a worker locks itself down once its app is loaded.</summary>
+public enum SandboxMode : byte
+{
+    /// <summary>Debugging only: no seccomp filter (the supervisor warns on every start).</summary>
+    Off = 0,
+    On = 1,
+    // Test-only probes: lock down, then attempt what the policy forbids; the filter must kill the worker.
+    ProbeSocket = 2,
+    ProbeOpenForWrite = 3,
+    ProbeExecve = 4,
+}
+
+/// <summary>What one app may use in its worker: CPU time per request, the V8 heap, and the sandbox.</summary>
+public sealed record WorkerLimits(int CpuMsPerRequest, int HeapMb, SandboxMode Sandbox = SandboxMode.On)
 {
     public static readonly WorkerLimits Default = new(1000, 128);
 }
@@ -75,7 +87,7 @@ public sealed record LoadApp(string Name, string Version, string EntryModule, in
 {
     public void Write(FrameWriter w)
     {
-        w.Str(Name).Str(Version).Str(EntryModule).U32((uint)InitBudgetMs).U32((uint)Limits.CpuMsPerRequest).U32((uint)Limits.HeapMb).U32((uint)Env.Count);
+        w.Str(Name).Str(Version).Str(EntryModule).U32((uint)InitBudgetMs).U32((uint)Limits.CpuMsPerRequest).U32((uint)Limits.HeapMb).U8((byte)Limits.Sandbox).U32((uint)Env.Count);
         foreach (var (k, v) in Env) w.Str(k).Str(v);
         w.U32((uint)Files.Count);
         foreach (var (path, data) in Files) w.Str(path).Bytes(data);
@@ -88,7 +100,7 @@ public sealed record LoadApp(string Name, string Version, string EntryModule, in
         var version = r.Str();
         var entry = r.Str();
         var budget = (int)r.U32();
-        var limits = new WorkerLimits((int)r.U32(), (int)r.U32());
+        var limits = new WorkerLimits((int)r.U32(), (int)r.U32(), (SandboxMode)r.U8());
         var envCount = r.U32();
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < envCount; i++) env[r.Str()] = r.Str();

@@ -89,6 +89,7 @@ internal sealed class WorkerLoop : IRuntimeHost
             WaitForTopLevelAwait(started, app.InitBudgetMs, ref timedOut);
             budget.Change(Timeout.Infinite, Timeout.Infinite);
             if (timedOut) throw new TimeoutException($"app initialisation exceeded its budget of {app.InitBudgetMs} ms");
+            LockDown(app.Limits.Sandbox);
             loaded = true;
             SendLoaded(new AppLoaded(true, "", (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds));
         }
@@ -146,6 +147,14 @@ internal sealed class WorkerLoop : IRuntimeHost
         }
         if (!appReady)
             throw new TimeoutException($"the app's modules did not finish evaluating within {budgetMs} ms (a top-level await rejected or never settled)");
+    }
+
+    /// <summary>Installs the seccomp policy after the app is loaded and before its first request.</summary>
+    private static void LockDown(SandboxMode mode)
+    {
+        if (mode == SandboxMode.Off) return;
+        Sandbox.Seccomp.Install(Sandbox.SyscallPolicy.Embedded());
+        if (mode != SandboxMode.On) Sandbox.ForbiddenProbe.Attempt(mode);
     }
 
     private static bool IsHeapExhausted(ScriptEngineException e) =>
