@@ -1,0 +1,50 @@
+using System.Net;
+using Blueboat.Tests.Support;
+
+namespace Blueboat.Tests.EndToEnd;
+
+/// <summary>The worker's lock-down, checked on the running AOT binary.</summary>
+public class SandboxTests
+{
+    private static Dictionary<string, string> Status(int pid) =>
+        File.ReadAllLines($"/proc/{pid}/status").Select(l => l.Split(':', 2)).Where(p => p.Length == 2)
+            .ToDictionary(p => p[0], p => p[1].Trim());
+
+    [Fact]
+    public async Task WorkersRunUnderTheFilterWithNoNewPrivileges()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"));
+        await edge.Http.GetStringAsync("");
+        var status = Status(edge.SingleWorkerPid());
+        Assert.Equal("2", status["Seccomp"]);
+        Assert.Equal("1", status["NoNewPrivs"]);
+        Assert.Equal("0", Status(edge.Pid)["Seccomp"]); // the supervisor itself is not filtered
+    }
+
+    [Theory]
+    [InlineData("socket")]
+    [InlineData("open-write")]
+    [InlineData("execve")]
+    public async Task ForbiddenCallsAreKilledBySigsysAndTheKillIsLoggedWithTheApp(string probe)
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--sandbox-probe", probe);
+        using var r = await edge.Http.GetAsync("");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+        var log = edge.WaitForLog(l => l.GetProperty("msg").GetString() == "app failed to start");
+        Assert.Equal("inspect", log.GetProperty("app").GetString());
+        Assert.Contains("SIGSYS", log.GetProperty("error").GetString());
+        Assert.False(File.Exists("/tmp/blueboat-edge-probe"));
+        using var health = await edge.Http.GetAsync("_blueboat/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheDebugSwitchTurnsTheFilterOffWithAWarning()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--dangerously-disable-seccomp");
+        await edge.Http.GetStringAsync("");
+        Assert.Equal("0", Status(edge.SingleWorkerPid())["Seccomp"]);
+        var warn = edge.WaitForLog(l => l.GetProperty("msg").GetString()!.Contains("seccomp is disabled"));
+        Assert.Equal("warn", warn.GetProperty("level").GetString());
+    }
+}
