@@ -12,7 +12,10 @@ internal static partial class NativeProcess
     public const int EINTR = 4;
 
     [LibraryImport("blueboat_native", EntryPoint = "blueboat_spawn_worker", StringMarshalling = StringMarshalling.Utf8)]
-    public static unsafe partial int SpawnWorker(string exe, byte** argv, byte** envp, int channelFd);
+    public static unsafe partial int SpawnWorker(string exe, byte** argv, byte** envp, int channelFd, int uid, int gid);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    public static partial uint GetEuid();
 
     [LibraryImport("libc", EntryPoint = "socketpair", SetLastError = true)]
     public static unsafe partial int SocketPair(int domain, int type, int protocol, int* fds);

@@ -16,6 +16,9 @@ public sealed unsafe class WorkerLauncher : IDisposable
     private readonly BlockingCollection<TaskCompletionSource<(int, Socket)>> requests = new();
     private readonly Thread thread;
 
+    /// <summary>The unprivileged user workers run as when the supervisor is root ("nobody" by default).</summary>
+    public (int Uid, int Gid) WorkerUser { get; init; } = (65534, 65534);
+
     public WorkerLauncher(string executablePath)
     {
         ExecutablePath = executablePath;
@@ -65,7 +68,7 @@ public sealed unsafe class WorkerLauncher : IDisposable
         try
         {
             fixed (byte** a = argvBlock.Pointers, e = envBlock.Pointers)
-                pid = NativeProcess.SpawnWorker(ExecutablePath, a, e, fds[1]);
+                pid = NativeProcess.SpawnWorker(ExecutablePath, a, e, fds[1], WorkerUser.Uid, WorkerUser.Gid);
         }
         finally
         {

@@ -21,6 +21,26 @@ public class SandboxTests
         Assert.Equal("0", Status(edge.Pid)["Seccomp"]); // the supervisor itself is not filtered
     }
 
+    [Fact]
+    public async Task AsRootWorkersDropToAnotherUserInTheirOwnNetworkNamespace()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"));
+        await edge.Http.GetStringAsync("");
+        var worker = edge.SingleWorkerPid();
+        var supervisorUid = Status(edge.Pid)["Uid"].Split('\t')[0];
+        var workerUid = Status(worker)["Uid"].Split('\t')[0];
+        if (supervisorUid != "0") return; // only root can change user; CI runs as root
+        Assert.NotEqual("0", workerUid);
+        Assert.Equal("65534", workerUid);
+        Assert.NotEqual(Link($"/proc/{edge.Pid}/ns/net"), Link($"/proc/{worker}/ns/net"));
+        Assert.Equal("0", File.ReadAllLines($"/proc/{worker}/limits").First(l => l.StartsWith("Max core file size")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[4]);
+        Assert.Equal("/dev/null", Link($"/proc/{worker}/fd/0"));
+        // Only stdout, stderr and the channel are inherited; the rest are the worker's own.
+        Assert.True(new FileInfo($"/proc/{worker}/fd/3").LinkTarget!.StartsWith("socket:"));
+    }
+
+    private static string Link(string path) => new FileInfo(path).LinkTarget ?? "";
+
     [Theory]
     [InlineData("socket")]
     [InlineData("open-write")]
