@@ -29,6 +29,7 @@ public static class CommandLine
           --single-tenant PATH         serve one app from a Blueboat metadata.json and its tar package
           --app DIR                    serve one app from a folder holding index.mjs or index.js (development)
           --trusted-proxy CIDR         believe X-Blueboat-Metadata and X-Blueboat-Client-Ip from these addresses (repeatable)
+          --fetch-allow CIDR           let app fetch() reach this private or loopback range (repeatable; all such ranges are refused by default)
           --metadata-ttl-ms N          how long app metadata and routes are cached (default 5000; a local store is also watched)
           --idle-timeout-secs N        stop an app's worker after this long without requests (default 400)
           --admin-listen ADDR|unix:P   admin endpoint on a loopback ADDR:PORT or a Unix socket (off by default)

@@ -18,6 +18,8 @@ public static class ServeCommand
     {
         var log = EdgeLog.Console();
         using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
+        using var fetch = new Blueboat.Supervisor.Outbound.FetchProxy(new Blueboat.Supervisor.Outbound.OutboundPolicy(options.FetchAllow), log);
+        var services = new WorkerServices(launcher, log, fetch);
         var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),
             new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox), TimeSpan.FromMilliseconds(options.WallLimitMs));
         if (options.Sandbox == Blueboat.Channel.SandboxMode.Off)
@@ -32,7 +34,7 @@ public static class ServeCommand
             {
                 var store = options.Store.Open();
                 if (store is IDisposable d) disposables.Add(d);
-                storeApps = new StoreAppResolver(store, launcher, log, new StoreOptions(
+                storeApps = new StoreAppResolver(store, services, new StoreOptions(
                     TimeSpan.FromMilliseconds(options.MetadataTtlMs), TimeSpan.FromSeconds(options.IdleTimeoutSecs), limits));
                 disposables.Add(storeApps);
                 resolver = storeApps;
@@ -43,7 +45,7 @@ public static class ServeCommand
                 var app = options.SingleTenant is { } metadata
                     ? AppBundle.FromMetadataFile(metadata)
                     : AppBundle.FromDirectory(options.AppDirectory!);
-                var host = new AppHost(app, launcher, log, limits);
+                var host = new AppHost(app, services, limits);
                 disposables.Add(host);
                 resolver = new SingleAppResolver(host);
                 source = $"app {app.Name} {app.Version}";

@@ -11,6 +11,7 @@ public sealed class ServeOptions
     public string? AppDirectory { get; private set; }
     public StoreFlags Store { get; } = new();
     public List<IPNetwork> TrustedProxies { get; } = new();
+    public List<IPNetwork> FetchAllow { get; } = new();
     public int InitBudgetMs { get; private set; } = 3000;
     public int CpuLimitMs { get; private set; } = 1000;
     public int HeapLimitMb { get; private set; } = 128;
@@ -49,6 +50,13 @@ public sealed class ServeOptions
                     {
                         try { o.TrustedProxies.Add(Supervisor.Http.TrustedProxies.ParseCidr(cidr)); }
                         catch (FormatException e) { throw new UsageException($"--trusted-proxy: {e.Message}"); }
+                    }
+                    break;
+                case "--fetch-allow":
+                    if (r.OptionalValue() is { } allow)
+                    {
+                        try { o.FetchAllow.Add(Supervisor.Http.TrustedProxies.ParseCidr(allow)); }
+                        catch (FormatException e) { throw new UsageException($"--fetch-allow: {e.Message}"); }
                     }
                     break;
                 case "--init-budget-ms":

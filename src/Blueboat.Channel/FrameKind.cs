@@ -13,6 +13,7 @@ public enum FrameKind : byte
     RequestBody = 3,
     RequestEnd = 4,
     Cancel = 5,
+    FetchResponse = 6, // the outcome of a worker's fetch, which the supervisor performed
 
     // worker -> supervisor
     AppLoaded = 16,
@@ -20,6 +21,7 @@ public enum FrameKind : byte
     ResponseBody = 18,
     ResponseEnd = 19,
     Log = 20,
+    FetchRequest = 22, // app code called fetch(); workers have no network, so the supervisor performs it
     Retiring = 21, // the worker will take no new requests (e.g. its heap limit was hit) and is about to exit
 }
 

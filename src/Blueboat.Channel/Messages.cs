@@ -122,3 +122,51 @@ public sealed record AppLoaded(bool Ok, string Error, long InitMicroseconds)
         return new AppLoaded(r.U8() != 0, r.Str(), r.I64());
     }
 }
+
+/// <summary>A fetch() from app code, for the supervisor to perform under the app's outbound policy.</summary>
+public sealed record FetchRequest(uint ExchangeId, string Method, string Url, string Redirect, IReadOnlyList<KeyValuePair<string, string>> Headers, byte[] Body)
+{
+    public void Write(FrameWriter w)
+    {
+        w.U32(ExchangeId).Str(Method).Str(Url).Str(Redirect).U32((uint)Headers.Count);
+        foreach (var (name, value) in Headers) w.Str(name).Str(value);
+        w.Bytes(Body);
+    }
+
+    public static FetchRequest Read(ReadOnlySpan<byte> payload)
+    {
+        var r = new FrameReader(payload);
+        var exchange = r.U32();
+        var method = r.Str();
+        var url = r.Str();
+        var redirect = r.Str();
+        var headers = RequestHead.ReadHeaders(ref r);
+        return new FetchRequest(exchange, method, url, redirect, headers, r.Bytes().ToArray());
+    }
+}
+
+/// <summary>What a fetch produced: a response (status, final URL, headers, body) or an error message.</summary>
+public sealed record FetchResponse(string? Error, int Status, string StatusText, string Url, bool Redirected, IReadOnlyList<KeyValuePair<string, string>> Headers, byte[] Body)
+{
+    public static FetchResponse Failed(string error) => new(error, 0, "", "", false, [], []);
+
+    public void Write(FrameWriter w)
+    {
+        w.U8(Error is null ? (byte)1 : (byte)0).Str(Error ?? "").U16((ushort)Status).Str(StatusText).Str(Url).U8(Redirected ? (byte)1 : (byte)0).U32((uint)Headers.Count);
+        foreach (var (name, value) in Headers) w.Str(name).Str(value);
+        w.Bytes(Body);
+    }
+
+    public static FetchResponse Read(ReadOnlySpan<byte> payload)
+    {
+        var r = new FrameReader(payload);
+        var ok = r.U8() == 1;
+        var error = r.Str();
+        var status = r.U16();
+        var statusText = r.Str();
+        var url = r.Str();
+        var redirected = r.U8() == 1;
+        var headers = RequestHead.ReadHeaders(ref r);
+        return new FetchResponse(ok ? null : error, status, statusText, url, redirected, headers, r.Bytes().ToArray());
+    }
+}

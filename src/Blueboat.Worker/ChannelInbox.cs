@@ -41,6 +41,9 @@ internal sealed class ChannelInbox(FrameConnection channel, BlockingCollection<W
                 if (assembling.Remove(id, out var whole))
                     events.Add(new WorkerEvent.RequestReady(id, whole.Head, whole.Body.WrittenSpan.ToArray()));
                 break;
+            case FrameKind.FetchResponse:
+                events.Add(new WorkerEvent.FetchDone((int)id, FetchResponse.Read(payload)));
+                break;
             case FrameKind.Cancel:
                 assembling.Remove(id);
                 events.Add(new WorkerEvent.Cancelled(id));

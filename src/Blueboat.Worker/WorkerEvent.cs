@@ -9,5 +9,6 @@ internal abstract record WorkerEvent
     public sealed record RequestReady(uint ExchangeId, RequestHead Head, byte[] Body) : WorkerEvent;
     public sealed record TimerDue(int TimerId) : WorkerEvent;
     public sealed record Cancelled(uint ExchangeId) : WorkerEvent;
+    public sealed record FetchDone(int FetchId, FetchResponse Response) : WorkerEvent;
     public sealed record ChannelClosed : WorkerEvent;
 }

@@ -20,7 +20,8 @@ internal sealed class WorkerLoop : IRuntimeHost
     private readonly HashSet<uint> open = new();
     private readonly Dictionary<uint, long> busyTicks = new();
     private readonly Dictionary<int, (Timer Timer, uint Exchange)> timers = new();
-    private readonly Dictionary<uint, int> pendingByExchange = new(); // timers each exchange is waiting on
+    private readonly Dictionary<uint, int> pendingByExchange = new(); // timers and fetches each exchange is waiting on
+    private readonly Dictionary<int, uint> fetches = new(); // fetch id -> the exchange that started it
     private readonly string initRequestId = "s:init+" + Guid.NewGuid().ToString("D");
 
     private string currentEventJson = "{}";
@@ -58,6 +59,9 @@ internal sealed class WorkerLoop : IRuntimeHost
                     break;
                 case WorkerEvent.TimerDue due:
                     OnTimer(due.TimerId);
+                    break;
+                case WorkerEvent.FetchDone done:
+                    OnFetchDone(done);
                     break;
                 case WorkerEvent.Cancelled cancelled:
                     open.Remove(cancelled.ExchangeId);
@@ -199,6 +203,22 @@ internal sealed class WorkerLoop : IRuntimeHost
         currentBody = [];
     }
 
+    private void OnFetchDone(WorkerEvent.FetchDone done)
+    {
+        if (!fetches.Remove(done.FetchId, out var exchange)) return;
+        Release(exchange);
+        currentEventJson = RuntimeEvents.ForFetch(done.FetchId, done.Response);
+        currentBody = done.Response.Body;
+        EnterJs(exchange);
+        currentBody = [];
+    }
+
+    private void Release(uint exchange)
+    {
+        if (pendingByExchange.GetValueOrDefault(exchange) <= 1) pendingByExchange.Remove(exchange);
+        else pendingByExchange[exchange]--;
+    }
+
     private void OnTimer(int timerId)
     {
         if (!RemoveTimer(timerId, out var timer)) return;
@@ -305,6 +325,14 @@ internal sealed class WorkerLoop : IRuntimeHost
 
     public void AppReady() => appReady = true;
 
+    public void FetchStart(int fetchId, uint exchangeId, string requestJson, ReadOnlySpan<byte> body)
+    {
+        var request = RuntimeEvents.ParseFetch(exchangeId, requestJson, body.ToArray());
+        fetches[fetchId] = exchangeId;
+        pendingByExchange[exchangeId] = pendingByExchange.GetValueOrDefault(exchangeId) + 1;
+        channel.Send(FrameKind.FetchRequest, (uint)fetchId, request, static (w, r) => r.Write(w));
+    }
+
     public void SetTimer(int timerId, double delayMs, uint exchangeId)
     {
         ClearTimer(timerId);
@@ -326,8 +354,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     private bool RemoveTimer(int timerId, out (Timer Timer, uint Exchange) timer)
     {
         if (!timers.Remove(timerId, out timer)) return false;
-        if (pendingByExchange.GetValueOrDefault(timer.Exchange) <= 1) pendingByExchange.Remove(timer.Exchange);
-        else pendingByExchange[timer.Exchange]--;
+        Release(timer.Exchange);
         return true;
     }
 }

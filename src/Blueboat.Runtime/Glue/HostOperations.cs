@@ -44,6 +44,8 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
             var bytes = RandomNumberGenerator.GetBytes(checked((int)target.Length));
             target.Write(bytes, 0, (ulong)bytes.Length, 0);
         });
+        Set(engine, "fetchStart", 4, (bool _, in V8FastArgs a, in V8FastResult _) =>
+            host.FetchStart(a.GetInt32(0, "id"), a.GetUInt32(1, "exchange"), a.GetString(2, "request"), ReadAll(a.Get<ITypedArray<byte>>(3, "body"))));
         Set(engine, "appReady", 0, (bool _, in V8FastArgs _, in V8FastResult _) => host.AppReady());
         Set(engine, "packageList", 0, (bool _, in V8FastArgs _, in V8FastResult r) => r.Set(PackageListJson()));
         Set(engine, "packageRead", 2, (bool _, in V8FastArgs a, in V8FastResult _) =>

@@ -16,6 +16,9 @@ public interface IRuntimeHost
     void SetTimer(int timerId, double delayMs, uint exchangeId);
     void ClearTimer(int timerId);
 
+    /// <summary>Starts a fetch for the supervisor to perform; the outcome arrives later as an event.</summary>
+    void FetchStart(int fetchId, uint exchangeId, string requestJson, ReadOnlySpan<byte> body);
+
     /// <summary>The entry module (and any top-level await in it) has finished evaluating.</summary>
     void AppReady();
 }

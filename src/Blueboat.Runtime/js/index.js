@@ -5,6 +5,7 @@ import { TextEncoder, TextDecoder } from "./web/encoding.js";
 import { console } from "./web/console.js";
 import { setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask } from "./web/timers.js";
 import { crypto } from "./web/crypto.js";
+import { fetch } from "./web/fetch.js";
 import { URL, URLSearchParams } from "./web/url.js";
 import { Headers } from "./http/headers.js";
 import { Request } from "./http/request.js";
@@ -19,7 +20,7 @@ const define = (name, value) =>
 define("self", globalThis);
 for (const [name, value] of Object.entries({
   TextEncoder, TextDecoder, console, setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask,
-  crypto, URL, URLSearchParams, Headers, Request, Response, App, Router,
+  crypto, fetch, URL, URLSearchParams, Headers, Request, Response, App, Router,
 })) {
   define(name, value);
 }

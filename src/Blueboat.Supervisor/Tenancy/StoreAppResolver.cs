@@ -17,7 +17,7 @@ namespace Blueboat.Supervisor.Tenancy;
 public sealed class StoreAppResolver : IAppResolver, IDisposable
 {
     private readonly AppCatalog catalog;
-    private readonly WorkerLauncher launcher;
+    private readonly WorkerServices services;
     private readonly EdgeLog log;
     private readonly StoreOptions options;
     private readonly TtlCache<string, Routes> routes;
@@ -27,11 +27,11 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
     private readonly ConcurrentDictionary<string, AppHost> live = new(); // metadata key -> the version serving new requests
     private readonly Timer janitor;
 
-    public StoreAppResolver(IAppStore store, WorkerLauncher launcher, EdgeLog log, StoreOptions options)
+    public StoreAppResolver(IAppStore store, WorkerServices services, StoreOptions options)
     {
         catalog = new AppCatalog(store);
-        this.launcher = launcher;
-        this.log = log;
+        this.services = services;
+        log = services.Log;
         this.options = options;
         routes = new TtlCache<string, Routes>(options.MetadataTtl, (_, c) => catalog.LoadRoutesAsync(c));
         metadata = new TtlCache<string, StoreObject?>(options.MetadataTtl, (key, c) => store.GetAsync(key, c));
@@ -117,7 +117,7 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
         var package = TarPackageReader.Read(new MemoryStream(tar.Data), $"{catalog.Store.Description}: {md.Package}");
         var entry = ModuleResolver.ResolveEntry(package, md.Package);
         var bundle = new AppBundle(StoreKeys.AppNameOf(key), md.Version, md.Env, package, entry);
-        return hosts.GetOrAdd((key, md.Version, hash), _ => new AppHost(bundle, launcher, log, options.Limits));
+        return hosts.GetOrAdd((key, md.Version, hash), _ => new AppHost(bundle, services, options.Limits));
     }
 
     /// <summary>Retires replaced versions once idle and evicts versions unused for the idle timeout.</summary>

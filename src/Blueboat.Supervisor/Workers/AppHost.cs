@@ -8,8 +8,10 @@ namespace Blueboat.Supervisor.Workers;
 /// concurrent first requests, and replaces a worker that died on the next request. A failed start
 /// is remembered briefly so a broken app cannot make every request fork a new process.
 /// </summary>
-public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log, AppLimits limits) : IDisposable
+public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits limits) : IDisposable
 {
+    private readonly EdgeLog log = services.Log;
+
     /// <summary>How long a failed start answers for the app before the next attempt.</summary>
     public static readonly TimeSpan FailedStartRetry = TimeSpan.FromSeconds(1);
 
@@ -83,7 +85,7 @@ public sealed class AppHost(AppBundle app, WorkerLauncher launcher, EdgeLog log,
         var started = DateTime.UtcNow;
         try
         {
-            worker = await WorkerProcess.StartAsync(launcher, app, log).ConfigureAwait(false);
+            worker = await WorkerProcess.StartAsync(services, app).ConfigureAwait(false);
             await worker.LoadAsync(app, limits).ConfigureAwait(false);
             log.Info("worker ready", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid),
                 ("start_ms", Math.Round((DateTime.UtcNow - started).TotalMilliseconds, 2)));
@@ -120,3 +122,6 @@ public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker,
 {
     public static readonly AppLimits Default = new(TimeSpan.FromSeconds(3), Channel.WorkerLimits.Default, TimeSpan.FromSeconds(60));
 }
+
+/// <summary>What every worker of this supervisor shares: how to start one, the log, and the fetch proxy.</summary>
+public sealed record WorkerServices(WorkerLauncher Launcher, EdgeLog Log, Outbound.FetchProxy Fetch);

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using Blueboat.Apps;
 using Blueboat.Channel;
 using Blueboat.Supervisor.Logging;
+using Blueboat.Supervisor.Outbound;
 
 namespace Blueboat.Supervisor.Workers;
 
@@ -15,6 +16,11 @@ public sealed class WorkerProcess : IDisposable
 {
     private readonly FrameConnection channel;
     private readonly EdgeLog log;
+    private readonly FetchProxy fetch;
+    private readonly SemaphoreSlim fetchSlots = new(MaxFetchesInFlight);
+
+    /// <summary>Fetches one worker may have in flight; more wait, so one app cannot flood the supervisor.</summary>
+    public const int MaxFetchesInFlight = 64;
     private readonly ConcurrentDictionary<uint, Exchange> exchanges = new();
     private readonly TaskCompletionSource<AppLoaded> loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,19 +40,20 @@ public sealed class WorkerProcess : IDisposable
 
     private volatile bool retiring;
 
-    private WorkerProcess(int pid, FrameConnection channel, string app, string version, EdgeLog log)
+    private WorkerProcess(int pid, FrameConnection channel, string app, string version, WorkerServices services)
     {
         Pid = pid;
         this.channel = channel;
         App = app;
         Version = version;
-        this.log = log;
+        log = services.Log;
+        fetch = services.Fetch;
     }
 
-    public static async Task<WorkerProcess> StartAsync(WorkerLauncher launcher, AppBundle app, EdgeLog log)
+    public static async Task<WorkerProcess> StartAsync(WorkerServices services, AppBundle app)
     {
-        var (pid, socket) = await launcher.LaunchAsync().ConfigureAwait(false);
-        var worker = new WorkerProcess(pid, new FrameConnection(socket), app.Name, app.Version, log);
+        var (pid, socket) = await services.Launcher.LaunchAsync().ConfigureAwait(false);
+        var worker = new WorkerProcess(pid, new FrameConnection(socket), app.Name, app.Version, services);
         _ = worker.RunAsync();
         return worker;
     }
@@ -187,11 +194,29 @@ public sealed class WorkerProcess : IDisposable
             case FrameKind.Log:
                 log.App(App, Version, LogRecord.Read(payload));
                 break;
+            case FrameKind.FetchRequest:
+                _ = FetchAsync(id, Channel.FetchRequest.Read(payload));
+                break;
             case FrameKind.Retiring:
                 retiring = true; // new requests go to a replacement; those in flight here still get answers
                 break;
             default:
                 throw new ChannelProtocolException($"unexpected frame kind {(byte)kind} from worker");
+        }
+    }
+
+    /// <summary>Performs a worker's fetch under the outbound policy and sends the outcome back.</summary>
+    private async Task FetchAsync(uint id, FetchRequest request)
+    {
+        await fetchSlots.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var result = await fetch.SendAsync(App, request).ConfigureAwait(false);
+            channel.Send(FrameKind.FetchResponse, id, result, static (w, r) => r.Write(w));
+        }
+        finally
+        {
+            fetchSlots.Release();
         }
     }
 

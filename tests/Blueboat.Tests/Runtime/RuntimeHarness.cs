@@ -78,5 +78,9 @@ public sealed class RuntimeHarness : IRuntimeHost, IDisposable
 
     public void AppReady() { }
 
+    public List<string> Fetches { get; } = new();
+
+    public void FetchStart(int fetchId, uint exchangeId, string requestJson, ReadOnlySpan<byte> body) => Fetches.Add(requestJson);
+
     public void Dispose() => engine.Dispose();
 }

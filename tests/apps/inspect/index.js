@@ -65,3 +65,14 @@ Router.get("/alloc", () => {
   for (;;) hoard.push(new Array(100000).fill(hoard.length));
 });
 Router.get("/slow-answer", async () => { await new Promise((r) => setTimeout(r, 5000)); return new Response("too late"); });
+
+// Fetches the URL given as ?url= and reports what came back (or the error).
+Router.get("/fetch", async (req) => {
+  const target = new URL(req.url).searchParams.get("url");
+  try {
+    const r = await fetch(target, { headers: { "x-from-app": "inspect" } });
+    return Response.json({ status: r.status, body: await r.text(), url: r.url, type: r.headers.get("content-type") });
+  } catch (e) {
+    return Response.json({ error: String(e.message) }, { status: 502 });
+  }
+});

@@ -10,6 +10,7 @@ import { Response, responseWireForm } from "../http/response.js";
 import { headerLines } from "../http/headers.js";
 import { fireTimer } from "../web/timers.js";
 import { logError, describe } from "../web/console.js";
+import { fetchDone } from "../web/fetch.js";
 
 // Captured before app code runs: an app may replace the globals, never the platform's path.
 const { parse, stringify } = JSON;
@@ -21,6 +22,7 @@ const unanswered = new Map(); // exchange id -> request context, until the respo
 const EVENT_REQUEST = 1;
 const EVENT_TIMER = 2;
 const EVENT_ABANDON = 3;
+const EVENT_FETCH_DONE = 4;
 
 export function setAppModule(module, envValues) {
   appModule = module;
@@ -40,6 +42,10 @@ export function dispatch() {
     fireTimer(ev.id);
   } else if (ev.kind === EVENT_ABANDON) {
     abandon(ev.id);
+  } else if (ev.kind === EVENT_FETCH_DONE) {
+    const body = ev.bodyLength > 0 ? new Uint8Array(ev.bodyLength) : null;
+    if (body) host.eventBody(body);
+    fetchDone(ev, body);
   }
 }
 

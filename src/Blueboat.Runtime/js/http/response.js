@@ -11,6 +11,8 @@ export class Response {
   #headers;
   #body;
   #type = "default";
+  #url = "";
+  #redirected = false;
 
   constructor(body = null, init = {}) {
     init = init ?? {};
@@ -55,8 +57,8 @@ export class Response {
   get ok() { return this.#status >= 200 && this.#status <= 299; }
   get headers() { return this.#headers; }
   get type() { return this.#type; }
-  get url() { return ""; }
-  get redirected() { return false; }
+  get url() { return this.#url; }
+  get redirected() { return this.#redirected; }
   get bodyUsed() { return this.#body.used; }
   get body() { return this.#body.present ? this.#body.peek() : null; }
 
@@ -79,6 +81,12 @@ export class Response {
   get [Symbol.toStringTag]() { return "Response"; }
 
   static {
+    fetched = (r, url, redirected) => {
+      r.#url = url;
+      r.#redirected = redirected;
+      r.#type = "basic";
+      return r;
+    };
     // Read through private fields, so an app that redefines `status` or `headers` on its
     // response object cannot feed the dispatcher values the platform never validated.
     wireForm = (r) => ({
@@ -91,6 +99,12 @@ export class Response {
 }
 
 let wireForm;
+let fetched;
+
+/** Marks a Response as the result of a fetch: its final URL and whether redirects were followed. */
+export function fetchedResponse(r, url, redirected) {
+  return fetched(r, url, redirected);
+}
 
 /** What the dispatcher sends for a Response: its own status, headers and body bytes (taken once). */
 export function responseWireForm(r) {
