@@ -35,9 +35,9 @@ public static class AppsCommand
             return CommandLine.UsageError(e.Message);
         }
 
-        var catalog = new AppCatalog(store.Open());
         try
         {
+            var catalog = new AppCatalog(store.Open());
             switch (positionals)
             {
                 case ["list"]:

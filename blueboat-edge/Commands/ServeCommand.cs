@@ -82,7 +82,7 @@ public static class ServeCommand
                     log.Info("admin endpoint listening", ("address", string.Join(" ", admin.Addresses)));
                 }
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or System.Net.Sockets.SocketException)
             {
                 Console.Error.WriteLine($"blueboat-edge: cannot listen: {e.Message}");
                 return 1;

@@ -118,9 +118,15 @@ public sealed class ServeOptions
             throw new UsageException("--admin-listen needs --admin-token-file FILE (the bearer token)");
         if (o.AdminListen is not null && !o.Store.IsSet)
             throw new UsageException("--admin-listen needs a store (--store DIR or --s3-bucket)");
+        if (o.AdminTokenFile is not null && o.AdminListen is null)
+            throw new UsageException("--admin-token-file needs --admin-listen");
+        if (o.AdminListen is { } unix && unix.StartsWith("unix:", StringComparison.Ordinal) && !Path.IsPathFullyQualified(unix[5..]))
+            throw new UsageException("--admin-listen unix:PATH needs an absolute PATH");
         if (o.AdminListen is not null && !o.AdminListen.StartsWith("unix:", StringComparison.Ordinal))
         {
             var ep = ParseEndpoint(o.AdminListen);
+            if (ep.Address.IsIPv4MappedToIPv6) ep = new IPEndPoint(ep.Address.MapToIPv4(), ep.Port);
+            o.AdminListen = ep.ToString();
             if (!IPAddress.IsLoopback(ep.Address))
                 throw new UsageException("--admin-listen takes a loopback ADDR:PORT or unix:PATH");
         }

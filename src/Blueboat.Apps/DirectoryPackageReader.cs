@@ -13,11 +13,14 @@ public static class DirectoryPackageReader
         var options = new EnumerationOptions
         {
             RecurseSubdirectories = true,
-            AttributesToSkip = FileAttributes.ReparsePoint, // symlinks could point outside the app
+            AttributesToSkip = 0,
             IgnoreInaccessible = false,
         };
         try
         {
+            foreach (var link in root.EnumerateFileSystemInfos("*", options))
+                if (link.LinkTarget is not null)
+                    throw new AppLoadException($"{directory}: {Path.GetRelativePath(root.FullName, link.FullName)} is a symbolic link; an app holds only regular files (copy what it points to)");
             foreach (var file in root.EnumerateFiles("*", options))
             {
                 if (!FileType.IsRegular(file.FullName)) continue; // fifos, sockets and devices are not app files

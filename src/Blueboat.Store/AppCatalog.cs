@@ -24,6 +24,7 @@ public sealed class AppCatalog(IAppStore store)
         var tar = TarPackageWriter.Write(package);
         var hash = Convert.ToHexStringLower(SHA256.HashData(tar));
         var packageKey = StoreKeys.Package(hash);
+        await using var held = await store.LockAsync(cancel).ConfigureAwait(false);
         var routes = await LoadRoutesAsync(cancel).ConfigureAwait(false);
         var metadataKey = StoreKeys.Metadata(app);
         foreach (var h in hosts)
@@ -48,6 +49,7 @@ public sealed class AppCatalog(IAppStore store)
     public async Task<DeployedVersion> RollbackAsync(string app, string? version, CancellationToken cancel = default)
     {
         CheckName(app);
+        await using var held = await store.LockAsync(cancel).ConfigureAwait(false);
         var history = await LoadHistoryAsync(app, cancel).ConfigureAwait(false);
         var live = await LoadMetadataAsync(StoreKeys.Metadata(app), cancel).ConfigureAwait(false)
             ?? throw new StoreException($"app {app} is not deployed in {store.Description}");
@@ -74,13 +76,14 @@ public sealed class AppCatalog(IAppStore store)
     {
         CheckName(app);
         var metadataKey = StoreKeys.Metadata(app);
+        await using var held = await store.LockAsync(cancel).ConfigureAwait(false);
         if (await store.GetAsync(metadataKey, cancel).ConfigureAwait(false) is null)
             throw new StoreException($"app {app} is not deployed in {store.Description}");
         var routes = await LoadRoutesAsync(cancel).ConfigureAwait(false);
         var without = routes.WithoutTarget(metadataKey);
         if (without.Hosts.Count != routes.Hosts.Count) await store.PutAsync(StoreKeys.Routes, without.ToJson(), cancel).ConfigureAwait(false);
+        // The history stays: version numbers keep counting if the app comes back, and the record is kept.
         await store.DeleteAsync(metadataKey, cancel).ConfigureAwait(false);
-        await store.DeleteAsync(StoreKeys.History(app), cancel).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<AppSummary>> ListAsync(CancellationToken cancel = default)
@@ -100,7 +103,7 @@ public sealed class AppCatalog(IAppStore store)
     {
         CheckName(app);
         var summary = await SummaryAsync(app, StoreKeys.Metadata(app), await LoadRoutesAsync(cancel).ConfigureAwait(false), cancel).ConfigureAwait(false);
-        if (summary.Live is null && summary.History.Versions.Count == 0)
+        if (summary.Live is null)
             throw new StoreException($"app {app} is not deployed in {store.Description}");
         return summary;
     }

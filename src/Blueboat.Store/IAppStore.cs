@@ -23,6 +23,13 @@ public interface IAppStore
     /// <summary>Keys starting with <paramref name="prefix"/>, in ordinal order.</summary>
     Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancel = default);
 
+    /// <summary>
+    /// Serialises read-modify-write changes (routes, history) among deployers. A local store locks a
+    /// file, so separate processes wait for each other; S3 has no lock, so there it covers only this
+    /// process and deploys to one bucket should come from one place at a time.
+    /// </summary>
+    Task<IAsyncDisposable> LockAsync(CancellationToken cancel = default);
+
     /// <summary>Raised when objects may have changed (a local store watches its folder); null when the store cannot tell.</summary>
     event Action? Changed;
 }

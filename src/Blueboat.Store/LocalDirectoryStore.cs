@@ -15,7 +15,44 @@ public sealed class LocalDirectoryStore : IAppStore, IDisposable
     public LocalDirectoryStore(string root)
     {
         this.root = Path.GetFullPath(root);
-        Directory.CreateDirectory(this.root);
+        try
+        {
+            Directory.CreateDirectory(this.root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreException($"local store {this.root} cannot be created: {e.Message}", e);
+        }
+    }
+
+    private const string LockFile = ".deploy.lock";
+
+    public async Task<IAsyncDisposable> LockAsync(CancellationToken cancel = default)
+    {
+        var path = Path.Combine(root, LockFile);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                // FileShare.None takes an exclusive advisory lock that other processes honour too.
+                var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                return new Releaser(stream);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20, cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new StoreException($"{Description}: cannot take the deploy lock {path}: {e.Message}", e);
+            }
+        }
+    }
+
+    private sealed class Releaser(FileStream stream) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => stream.DisposeAsync();
     }
 
     public string Description => $"local store {root}";
@@ -58,8 +95,11 @@ public sealed class LocalDirectoryStore : IAppStore, IDisposable
         var path = PathOf(key);
         try
         {
-            if (!File.Exists(path)) return null;
-            if (!Apps.FileType.IsRegular(path)) throw new StoreException($"{Description}: {key} is not a regular file");
+            if (!Directory.Exists(root))
+                throw new StoreException($"{Description}: the store folder is missing");
+            if (Directory.Exists(path) || (File.Exists(path) && !Apps.FileType.IsRegular(path)))
+                throw new StoreException($"{Description}: {key} is not a regular file");
+            // Opened directly, not checked with File.Exists, which reports "absent" for a file it may not read.
             var data = await File.ReadAllBytesAsync(path, cancel).ConfigureAwait(false);
             var info = new FileInfo(path);
             return new StoreObject(key, data, $"{info.LastWriteTimeUtc.Ticks:x}-{data.Length:x}");
@@ -115,7 +155,7 @@ public sealed class LocalDirectoryStore : IAppStore, IDisposable
         {
             foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
             {
-                if (file.EndsWith(TempSuffix, StringComparison.Ordinal)) continue;
+                if (file.EndsWith(TempSuffix, StringComparison.Ordinal) || Path.GetFileName(file) == LockFile) continue;
                 var key = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
                 if (key.StartsWith(prefix, StringComparison.Ordinal)) keys.Add(key);
             }

@@ -22,8 +22,8 @@ public sealed class S3Store : IAppStore, IDisposable
         var config = new AmazonS3Config
         {
             ConnectTimeout = TimeSpan.FromSeconds(2),
-            Timeout = TimeSpan.FromSeconds(10),
-            MaxErrorRetry = 2,
+            Timeout = TimeSpan.FromSeconds(5),
+            MaxErrorRetry = 1,
         };
         if (endpoint is not null)
         {
@@ -43,6 +43,23 @@ public sealed class S3Store : IAppStore, IDisposable
 
     public event Action? Changed { add { } remove { } }
 
+    private readonly SemaphoreSlim deployLock = new(1, 1);
+
+    public async Task<IAsyncDisposable> LockAsync(CancellationToken cancel = default)
+    {
+        await deployLock.WaitAsync(cancel).ConfigureAwait(false);
+        return new Releaser(deployLock);
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            gate.Release();
+            return ValueTask.CompletedTask;
+        }
+    }
+
     public async Task<StoreObject?> GetAsync(string key, CancellationToken cancel = default)
     {
         StoreKeys.Validate(key);
@@ -53,7 +70,7 @@ public sealed class S3Store : IAppStore, IDisposable
             await response.ResponseStream.CopyToAsync(buffer, cancel).ConfigureAwait(false);
             return new StoreObject(key, buffer.ToArray(), response.ETag ?? "");
         }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
         {
             return null;
         }

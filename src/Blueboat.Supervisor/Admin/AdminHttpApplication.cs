@@ -49,7 +49,17 @@ public sealed class AdminHttpApplication(StoreAppResolver apps, byte[] token, Ed
                 case ("POST", ["apps", var name, "deploy"]):
                 {
                     var tar = new MemoryStream();
-                    await request.Body.CopyToAsync(tar).ConfigureAwait(false);
+                    var chunk = new byte[81920];
+                    int n;
+                    while ((n = await request.Body.ReadAsync(chunk).ConfigureAwait(false)) > 0)
+                    {
+                        tar.Write(chunk, 0, n);
+                        if (tar.Length > AppPackage.MaxTotalBytes + (1 << 20))
+                        {
+                            await Json(response, body, 413, w => w.WriteString("error", $"a package is at most {AppPackage.MaxTotalBytes / (1024 * 1024)} MiB")).ConfigureAwait(false);
+                            return;
+                        }
+                    }
                     var package = TarPackageReader.Read(new MemoryStream(tar.ToArray()), $"deploy of {name}");
                     var env = new Dictionary<string, string>();
                     foreach (var pair in query.TryGetValue("env", out var envs) ? envs.ToArray() : [])
@@ -79,7 +89,8 @@ public sealed class AdminHttpApplication(StoreAppResolver apps, byte[] token, Ed
         }
         catch (Exception e) when (e is StoreException or AppLoadException)
         {
-            await Json(response, body, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+            var status = e.Message.Contains("is not deployed", StringComparison.Ordinal) ? 404 : 400;
+            await Json(response, body, status, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
         }
     }
 
@@ -138,7 +149,7 @@ public sealed class AdminHttpApplication(StoreAppResolver apps, byte[] token, Ed
     private static async Task Json(IHttpResponseFeature response, IHttpResponseBodyFeature body, int status, Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             write(w);

@@ -23,7 +23,7 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
     private readonly TtlCache<string, Routes> routes;
     private readonly TtlCache<string, StoreObject?> metadata;
     private readonly ConcurrentDictionary<(string Key, string ETag), Lazy<Task<AppHost>>> byMetadata = new();
-    private readonly ConcurrentDictionary<(string Key, string Version, string Hash), AppHost> hosts = new();
+    private readonly ConcurrentDictionary<(string Key, string Version, string Hash), AppHost> hosts = new(); // Hash: of the metadata and the package
     private readonly ConcurrentDictionary<string, AppHost> live = new(); // metadata key -> the version serving new requests
     private readonly Timer janitor;
 
@@ -87,9 +87,22 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
             var app = await lazy.Value.WaitAsync(cancel).ConfigureAwait(false);
             if (!live.TryGetValue(key, out var previous) || !ReferenceEquals(previous, app))
             {
-                live[key] = app;
                 if (previous is not null)
+                {
+                    // Switch only to a version that starts: a broken deploy never replaces a working one.
+                    try
+                    {
+                        await app.GetWorkerAsync().WaitAsync(cancel).ConfigureAwait(false);
+                    }
+                    catch (AppInitException e)
+                    {
+                        log.Warn("new app version failed to start; the previous one keeps serving", ("app", app.App.Name),
+                            ("version", app.App.Version), ("serving", previous.App.Version), ("error", e.Message));
+                        return AppRoute.Found(previous);
+                    }
                     log.Info("app version switched", ("app", app.App.Name), ("from", previous.App.Version), ("to", app.App.Version));
+                }
+                live[key] = app;
             }
             return AppRoute.Found(app);
         }
@@ -113,7 +126,9 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
         StoreKeys.Validate(md.Package);
         var tar = await catalog.Store.GetAsync(md.Package).ConfigureAwait(false)
             ?? throw new StoreException($"{catalog.Store.Description}: package {md.Package} named by {key} does not exist");
-        var hash = Convert.ToHexStringLower(SHA256.HashData(tar.Data));
+        // The identity of a running version: its metadata (version, package, env) and the package's
+        // bytes, so a changed env or a rewritten package is never served by the old worker.
+        var hash = Convert.ToHexStringLower(SHA256.HashData([.. md.ToJson(), .. tar.Data]));
         var package = TarPackageReader.Read(new MemoryStream(tar.Data), $"{catalog.Store.Description}: {md.Package}");
         var entry = ModuleResolver.ResolveEntry(package, md.Package);
         var bundle = new AppBundle(StoreKeys.AppNameOf(key), md.Version, md.Env, package, entry);

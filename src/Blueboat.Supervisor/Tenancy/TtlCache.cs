@@ -2,8 +2,9 @@ namespace Blueboat.Supervisor.Tenancy;
 
 /// <summary>
 /// A small cache whose entries live for a TTL or until invalidated. Concurrent misses share one
-/// load. When a reload fails, the last good value keeps answering (the store being down must not
-/// take running apps down); without one, the failure propagates.
+/// load. When a reload fails, or takes longer than <see cref="StaleAfter"/>, the last good value
+/// keeps answering (a store that is down or hanging must not take running apps down); without
+/// one, the caller waits for the load or its failure.
 /// </summary>
 public sealed class TtlCache<TKey, TValue>(TimeSpan ttl, Func<TKey, CancellationToken, Task<TValue>> load) where TKey : notnull
 {
@@ -20,6 +21,9 @@ public sealed class TtlCache<TKey, TValue>(TimeSpan ttl, Func<TKey, Cancellation
     private readonly Lock gate = new();
     private long generation;
 
+    /// <summary>How long a request waits for a reload before the previous value answers it.</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(1);
+
     /// <summary>Raised when a reload failed and a stale value was served instead.</summary>
     public event Action<TKey, Exception>? ServedStale;
 
@@ -27,14 +31,22 @@ public sealed class TtlCache<TKey, TValue>(TimeSpan ttl, Func<TKey, Cancellation
     {
         Task<TValue> loading;
         Entry entry;
+        bool hasStale;
         lock (gate)
         {
             if (!entries.TryGetValue(key, out entry!)) entries[key] = entry = new Entry();
             if (entry.HasValue && DateTime.UtcNow < entry.FreshUntil && entry.Generation == generation) return entry.Value;
             loading = entry.Loading ??= LoadAsync(key, entry, generation);
+            hasStale = entry.HasValue;
         }
         try
         {
+            if (hasStale && await Task.WhenAny(loading, Task.Delay(StaleAfter, cancel)).ConfigureAwait(false) != loading)
+            {
+                cancel.ThrowIfCancellationRequested();
+                ServedStale?.Invoke(key, new TimeoutException($"reload is taking longer than {StaleAfter.TotalSeconds:0} s"));
+                lock (gate) return entry.Value;
+            }
             return await loading.WaitAsync(cancel).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)

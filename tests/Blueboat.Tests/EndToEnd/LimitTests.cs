@@ -5,6 +5,7 @@ using Blueboat.Tests.Support;
 namespace Blueboat.Tests.EndToEnd;
 
 /// <summary>Per-request CPU and wall time, and the worker's heap: the request gets its status, the app carries on.</summary>
+[Collection(TimingSensitive.Name)]
 public class LimitTests
 {
     [Fact]

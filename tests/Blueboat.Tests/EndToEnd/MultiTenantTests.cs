@@ -7,6 +7,7 @@ using Blueboat.Tests.Support;
 namespace Blueboat.Tests.EndToEnd;
 
 /// <summary>Many apps from one store through the AOT binary: host routes, trusted proxies, deploys, rollbacks, eviction, the admin endpoint.</summary>
+[Collection(TimingSensitive.Name)]
 public class MultiTenantTests : IDisposable
 {
     private readonly TempDir work = new();
@@ -170,6 +171,47 @@ public class MultiTenantTests : IDisposable
     }
 
     [Fact]
+    public async Task AVersionThatFailsToStartNeverReplacesTheOneServing()
+    {
+        Deploy(VersionApp("good-1"), "guarded", "--host", "guarded.test");
+        using var edge = EdgeProcess.Start("--store", StoreDir);
+        Assert.Equal("200 good-1", await Get(edge, "guarded.test"));
+        Deploy(TestPaths.App("syntax-error"), "guarded");
+        await Task.Delay(1500);
+        for (var i = 0; i < 5; i++) Assert.Equal("200 good-1", await Get(edge, "guarded.test"));
+        edge.WaitForLog(l => l.GetProperty("msg").GetString()!.Contains("failed to start; the previous one keeps serving"));
+        Deploy(VersionApp("good-2"), "guarded");
+        var deadline = DateTime.UtcNow.AddSeconds(3);
+        while (await Get(edge, "guarded.test") != "200 good-2") { Assert.True(DateTime.UtcNow < deadline); await Task.Delay(20); }
+    }
+
+    [Fact]
+    public async Task AChangedEnvIsServedByANewWorkerEvenUnderTheSameVersion()
+    {
+        Deploy(VersionApp("same"), "envy", "--host", "envy.test", "--env", "NAME=old");
+        using var edge = EdgeProcess.Start("--store", StoreDir);
+        Assert.Equal("200 old", await Get(edge, "envy.test", "env"));
+        var metaPath = Path.Combine(StoreDir, "apps", "envy", "metadata.json");
+        File.WriteAllText(metaPath, File.ReadAllText(metaPath).Replace("\"old\"", "\"new\""));
+        var deadline = DateTime.UtcNow.AddSeconds(3);
+        while (await Get(edge, "envy.test", "env") != "200 new") { Assert.True(DateTime.UtcNow < deadline, "env change not picked up"); await Task.Delay(20); }
+    }
+
+    [Fact]
+    public async Task ConcurrentDeploysLoseNoRouteAndNoVersion()
+    {
+        var apps = Enumerable.Range(0, 8).Select(i => (Dir: VersionApp($"par-{i}"), Name: $"par{i}")).ToList();
+        await Task.WhenAll(apps.Select(a => Task.Run(() => Deploy(a.Dir, a.Name, "--host", $"{a.Name}.test"))));
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => Deploy(VersionApp($"same-{i}"), "same"))));
+        using var edge = EdgeProcess.Start("--store", StoreDir);
+        foreach (var a in apps) Assert.Equal($"200 par-{a.Name[3..]}", await Get(edge, $"{a.Name}.test"));
+        var (_, shown, _) = EdgeProcess.Run("apps", "show", "same", "--store", StoreDir);
+        var versions = shown.Split('\n').Where(l => l.StartsWith("  v")).Select(l => l.Trim().Split('\t')[0]).ToList();
+        Assert.Equal(6, versions.Count);
+        Assert.Equal(6, versions.Distinct().Count());
+    }
+
+    [Fact]
     public async Task IdleWorkersAreEvictedAndComeBackOnDemand()
     {
         Deploy(VersionApp("idle-1"), "idle", "--host", "idle.test");
@@ -220,6 +262,10 @@ public class MultiTenantTests : IDisposable
         Assert.Contains("v1-", await rollback.Content.ReadAsStringAsync());
         using var bad = await admin.PostAsync("apps/adm/deploy", new ByteArrayContent("not a tar"u8.ToArray()));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        using var huge = await admin.PostAsync("apps/adm/deploy", new ByteArrayContent(new byte[300 * 1024 * 1024]));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        using var unknown = await admin.PostAsync("apps/nobody/rollback", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Blueboat.Tests.Support;
 namespace Blueboat.Tests.EndToEnd;
 
 /// <summary>The process model: app code runs in a separate worker; one worker interleaves many requests; a dead worker is replaced.</summary>
+[Collection(TimingSensitive.Name)]
 public class WorkerProcessTests : IDisposable
 {
     private readonly EdgeProcess edge = EdgeProcess.Start("--app", TestPaths.App("inspect"));
