@@ -102,7 +102,7 @@ public sealed class AppCatalog(IAppStore store)
     public async Task<AppSummary> ShowAsync(string app, CancellationToken cancel = default)
     {
         CheckName(app);
-        var summary = await SummaryAsync(app, StoreKeys.Metadata(app), await LoadRoutesAsync(cancel).ConfigureAwait(false), cancel).ConfigureAwait(false);
+        var summary = await SummaryAsync(app, StoreKeys.Metadata(app), await LoadRoutesAsync(cancel).ConfigureAwait(false), cancel, strictHistory: true).ConfigureAwait(false);
         if (summary.Live is null)
             throw new StoreException($"app {app} is not deployed in {store.Description}");
         return summary;
@@ -120,12 +120,18 @@ public sealed class AppCatalog(IAppStore store)
         return obj is null ? null : AppMetadata.Parse(obj.Data, $"{store.Description}: {key}");
     }
 
-    private async Task<AppSummary> SummaryAsync(string name, string key, Routes routes, CancellationToken cancel)
+    private async Task<AppSummary> SummaryAsync(string name, string key, Routes routes, CancellationToken cancel, bool strictHistory = false)
     {
         AppMetadata? live = null;
         try { live = await LoadMetadataAsync(key, cancel).ConfigureAwait(false); }
         catch (AppLoadException) { }
-        var history = StoreKeys.IsValidAppName(name) ? await LoadHistoryAsync(name, cancel).ConfigureAwait(false) : new DeployHistory([]);
+        var history = new DeployHistory([]);
+        if (StoreKeys.IsValidAppName(name))
+        {
+            // One damaged history must not hide every other app from `apps list`.
+            try { history = await LoadHistoryAsync(name, cancel).ConfigureAwait(false); }
+            catch (StoreException) when (!strictHistory) { }
+        }
         var hosts = routes.Hosts.Where(kv => kv.Value == key).Select(kv => kv.Key).ToList();
         return new AppSummary(name, key, live, hosts, history);
     }

@@ -25,7 +25,7 @@ public sealed class Routes
             return close > 0 ? h[..(close + 1)] : h;
         }
         var colon = h.LastIndexOf(':');
-        return colon >= 0 ? h[..colon] : h.TrimEnd('.');
+        return (colon >= 0 ? h[..colon] : h).TrimEnd('.');
     }
 
     public static void ValidatePattern(string pattern)

@@ -43,6 +43,9 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
 
     public AppCatalog Catalog => catalog;
 
+    /// <summary>Metadata is a small JSON object; anything larger is not metadata.</summary>
+    public const int MaxMetadataBytes = 1024 * 1024;
+
     /// <summary>Every app version with a host object, live or draining.</summary>
     public IReadOnlyCollection<(string MetadataKey, AppHost Host, bool Live)> Versions =>
         hosts.Select(kv => (kv.Key.Key, kv.Value, live.TryGetValue(kv.Key.Key, out var l) && ReferenceEquals(l, kv.Value))).ToList();
@@ -75,6 +78,8 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
         {
             return AppRoute.Unavailable($"app metadata {key} cannot be read: {e.Message}");
         }
+        if (md is not null && md.Data.Length > MaxMetadataBytes)
+            return AppRoute.Unavailable($"{key} is {md.Data.Length} bytes, too large to be app metadata");
         if (md is null)
         {
             live.TryRemove(key, out _); // deleted: its worker is retired once idle
