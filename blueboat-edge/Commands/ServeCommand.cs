@@ -17,6 +17,7 @@ public static class ServeCommand
     public static int Run(ServeOptions options)
     {
         var log = EdgeLog.Console();
+        ProcessLimits.RaiseOpenFiles(); // an edge box holds many idle client connections
         using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
         using var fetch = new Blueboat.Supervisor.Outbound.FetchProxy(new Blueboat.Supervisor.Outbound.OutboundPolicy(options.FetchAllow), log);
         var services = new WorkerServices(launcher, log, fetch);
@@ -60,7 +61,10 @@ public static class ServeCommand
         try
         {
             var application = new EdgeHttpApplication(resolver, log, new EdgeHttpOptions(options.MaxRequestBody), new TrustedProxies(options.TrustedProxies));
-            var server = new EdgeServer(k => k.Listen(options.Listen!), application, log);
+            var server = new EdgeServer(k => k.Listen(options.Listen!), application, log)
+            {
+                RequestHeadersTimeout = TimeSpan.FromMilliseconds(options.HeaderTimeoutMs),
+            };
             EdgeServer? admin = null;
 
             using var stop = new CancellationTokenSource();
@@ -119,4 +123,33 @@ public static class ServeCommand
         if (token.Length < 16) throw new UsageException($"--admin-token-file: the token in {path} is shorter than 16 characters");
         return Encoding.UTF8.GetBytes(token);
     }
+}
+
+/// <summary>Process-wide resource limits the supervisor needs.</summary>
+internal static partial class ProcessLimits
+{
+    private const int RlimitNofile = 7;
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct Rlimit
+    {
+        public ulong Current;
+        public ulong Max;
+    }
+
+    /// <summary>Raises the soft open-files limit to the hard one (systemd and shells default to 1024).</summary>
+    public static void RaiseOpenFiles()
+    {
+        if (GetRlimit(RlimitNofile, out var limit) == 0 && limit.Current < limit.Max)
+        {
+            limit.Current = limit.Max;
+            SetRlimit(RlimitNofile, in limit);
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "getrlimit")]
+    private static partial int GetRlimit(int resource, out Rlimit limit);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setrlimit")]
+    private static partial int SetRlimit(int resource, in Rlimit limit);
 }

@@ -16,6 +16,7 @@ public sealed class ServeOptions
     public int CpuLimitMs { get; private set; } = 1000;
     public int HeapLimitMb { get; private set; } = 128;
     public int WallLimitMs { get; private set; } = 60_000;
+    public int HeaderTimeoutMs { get; private set; } = 10_000;
     public Blueboat.Channel.SandboxMode Sandbox { get; private set; } = Blueboat.Channel.SandboxMode.On;
     public long MaxRequestBody { get; private set; } = 64L * 1024 * 1024;
     public int MetadataTtlMs { get; private set; } = 5000;
@@ -70,6 +71,9 @@ public sealed class ServeOptions
                     break;
                 case "--wall-limit-ms":
                     o.WallLimitMs = (int)r.Number(1, 3_600_000, o.WallLimitMs);
+                    break;
+                case "--header-timeout-ms":
+                    o.HeaderTimeoutMs = (int)r.Number(100, 600_000, o.HeaderTimeoutMs);
                     break;
                 case "--dangerously-disable-seccomp":
                     o.Sandbox = Blueboat.Channel.SandboxMode.Off;

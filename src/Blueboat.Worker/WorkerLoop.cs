@@ -16,7 +16,7 @@ internal sealed class WorkerLoop : IRuntimeHost
 {
     private readonly FrameConnection channel;
     private readonly BlockingCollection<WorkerEvent> events;
-    private readonly JsEngine engine;
+    private JsEngine engine = null!; // created by Load, once the app's limits are known
     private readonly HashSet<uint> open = new();
     private readonly Dictionary<uint, long> busyTicks = new();
     private readonly Dictionary<int, (Timer Timer, uint Exchange)> timers = new();
@@ -41,8 +41,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         this.channel = channel;
         this.events = events;
-        engine = new JsEngine(this);
-        watchdog = new CpuWatchdog(engine.Interrupt);
+        watchdog = new CpuWatchdog(() => engine?.Interrupt());
     }
 
     public int Run()
@@ -82,6 +81,8 @@ internal sealed class WorkerLoop : IRuntimeHost
             return;
         }
         limits = app.Limits;
+        // ArrayBuffer memory lives outside the V8 heap: it gets the same cap, so neither can exhaust the box.
+        engine = new JsEngine(this, maxArrayBufferBytes: (ulong)app.Limits.HeapMb * 1024 * 1024);
         engine.SetHeapLimit(app.Limits.HeapMb);
         var started = Stopwatch.GetTimestamp();
         var timedOut = false;

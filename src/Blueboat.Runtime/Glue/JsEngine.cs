@@ -16,9 +16,10 @@ public sealed class JsEngine : IDisposable
     private readonly V8Script dispatchScript;
     private AppPackage? package;
 
-    public JsEngine(IRuntimeHost host)
+    public JsEngine(IRuntimeHost host, ulong maxArrayBufferBytes = ulong.MaxValue)
     {
-        engine = new V8ScriptEngine(V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports);
+        var constraints = new V8RuntimeConstraints { MaxArrayBufferAllocation = maxArrayBufferBytes };
+        engine = new V8ScriptEngine(constraints, V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports);
         new HostOperations(host, () => package).Install(engine);
         engine.Execute(new DocumentInfo("blueboat:runtime.js"), RuntimeBundle.Source);
         dispatchScript = engine.Compile("__bb_dispatch()");

@@ -19,6 +19,9 @@ public sealed class EdgeServer(Action<KestrelServerOptions> listen, IHttpApplica
 {
     private KestrelServer? server;
 
+    /// <summary>How long a client may take to send a request's head (slow-loris defence).</summary>
+    public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The addresses actually bound (a port of 0 becomes the one the kernel chose).</summary>
     public IReadOnlyCollection<string> Addresses =>
         server?.Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
@@ -31,6 +34,12 @@ public sealed class EdgeServer(Action<KestrelServerOptions> listen, IHttpApplica
             ApplicationServices = new ServiceCollection().BuildServiceProvider(),
         };
         options.Limits.MaxRequestBodySize = null; // the app layer enforces its own limit with a clear answer
+        // Hostile clients: header floods and oversized heads get 431, slow heads are cut off.
+        options.Limits.MaxRequestHeaderCount = 100;
+        options.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+        options.Limits.MaxRequestLineSize = 16 * 1024;
+        options.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
+        options.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(75);
         listen(options);
 
         var loggers = new EdgeLoggerFactory(log);

@@ -76,3 +76,8 @@ Router.get("/fetch", async (req) => {
     return Response.json({ error: String(e.message) }, { status: 502 });
   }
 });
+
+Router.get("/arraybuffers", () => {
+  const hoard = [];
+  for (;;) hoard.push(new ArrayBuffer(1 << 20));
+});
