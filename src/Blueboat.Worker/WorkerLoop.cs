@@ -18,6 +18,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     private readonly BlockingCollection<WorkerEvent> events;
     private JsEngine engine = null!; // created by Load, once the app's limits are known
     private readonly HashSet<uint> open = new();
+    private readonly Dictionary<uint, string> requestIds = new(); // exchange -> request id, for the worker's own log lines
     private readonly Dictionary<uint, long> busyTicks = new();
     private readonly Dictionary<int, (Timer Timer, uint Exchange)> timers = new();
     private readonly Dictionary<uint, int> pendingByExchange = new(); // timers and fetches each exchange is waiting on
@@ -198,6 +199,7 @@ internal sealed class WorkerLoop : IRuntimeHost
             return;
         }
         open.Add(ready.ExchangeId);
+        requestIds[ready.ExchangeId] = ready.Head.RequestId;
         currentEventJson = RuntimeEvents.ForRequest(ready.ExchangeId, ready.Head, ready.Body.Length);
         currentBody = ready.Body;
         EnterJs(ready.ExchangeId);
@@ -243,7 +245,8 @@ internal sealed class WorkerLoop : IRuntimeHost
             // The request ran out of CPU time: it gets 503; the engine stays usable for the others.
             if (open.Remove(exchange))
             {
-                Log(LogLevel.Error, "", $"request stopped: it used more than its CPU time limit of {limits.CpuMsPerRequest} ms");
+                var usedMs = (cpuNsByExchange.GetValueOrDefault(exchange) + watchdog.Disarm()) / 1e6;
+                Log(LogLevel.Error, requestIds.GetValueOrDefault(exchange, ""), $"request stopped: it used {usedMs.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} ms of CPU, over its limit of {limits.CpuMsPerRequest} ms");
                 SendResponse(exchange, 503, [new("content-type", "text/plain; charset=utf-8")],
                     System.Text.Encoding.UTF8.GetBytes($"the request exceeded its CPU time limit of {limits.CpuMsPerRequest} ms"), 0);
             }
@@ -266,6 +269,7 @@ internal sealed class WorkerLoop : IRuntimeHost
             }
             var elapsed = Stopwatch.GetTimestamp() - dispatchStarted;
             if (open.Contains(exchange)) busyTicks[exchange] = busyTicks.GetValueOrDefault(exchange) + elapsed;
+            else requestIds.Remove(exchange);
             currentExchange = 0;
         }
         // Microtasks have all run by now: an unanswered exchange with nothing pending never will be.
