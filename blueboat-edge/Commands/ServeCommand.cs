@@ -18,7 +18,8 @@ public static class ServeCommand
     {
         var log = EdgeLog.Console();
         ProcessLimits.RaiseOpenFiles(); // an edge box holds many idle client connections
-        using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe");
+        using var memory = MemoryCgroup.Create(options.WorkerMemoryMb * 1024L * 1024, log);
+        using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe") { Memory = memory };
         using var fetch = new Blueboat.Supervisor.Outbound.FetchProxy(new Blueboat.Supervisor.Outbound.OutboundPolicy(options.FetchAllow), log);
         var services = new WorkerServices(launcher, log, fetch);
         var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),

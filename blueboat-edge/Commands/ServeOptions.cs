@@ -17,6 +17,7 @@ public sealed class ServeOptions
     public int HeapLimitMb { get; private set; } = 128;
     public int WallLimitMs { get; private set; } = 60_000;
     public int HeaderTimeoutMs { get; private set; } = 10_000;
+    public int WorkerMemoryMb { get; private set; } = 512;
     public Blueboat.Channel.SandboxMode Sandbox { get; private set; } = Blueboat.Channel.SandboxMode.On;
     public long MaxRequestBody { get; private set; } = 64L * 1024 * 1024;
     public int MetadataTtlMs { get; private set; } = 5000;
@@ -72,6 +73,9 @@ public sealed class ServeOptions
                 case "--wall-limit-ms":
                     o.WallLimitMs = (int)r.Number(1, 3_600_000, o.WallLimitMs);
                     break;
+                case "--worker-memory-mb":
+                    o.WorkerMemoryMb = (int)r.Number(64, 65_536, o.WorkerMemoryMb);
+                    break;
                 case "--header-timeout-ms":
                     o.HeaderTimeoutMs = (int)r.Number(100, 600_000, o.HeaderTimeoutMs);
                     break;
@@ -122,6 +126,8 @@ public sealed class ServeOptions
             throw new UsageException("--admin-listen needs --admin-token-file FILE (the bearer token)");
         if (o.AdminListen is not null && !o.Store.IsSet)
             throw new UsageException("--admin-listen needs a store (--store DIR or --s3-bucket)");
+        if (o.WorkerMemoryMb < o.HeapLimitMb + 64)
+            throw new UsageException($"--worker-memory-mb ({o.WorkerMemoryMb}) must exceed --heap-limit-mb ({o.HeapLimitMb}) by at least 64 for the runtime itself");
         if (o.AdminTokenFile is not null && o.AdminListen is null)
             throw new UsageException("--admin-token-file needs --admin-listen");
         if (o.AdminListen is { } unix && unix.StartsWith("unix:", StringComparison.Ordinal) && !Path.IsPathFullyQualified(unix[5..]))

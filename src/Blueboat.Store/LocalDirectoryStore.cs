@@ -101,8 +101,9 @@ public sealed class LocalDirectoryStore : IAppStore, IDisposable
                 throw new StoreException($"{Description}: {key} is not a regular file");
             // Opened directly, not checked with File.Exists, which reports "absent" for a file it may not read.
             var data = await File.ReadAllBytesAsync(path, cancel).ConfigureAwait(false);
-            var info = new FileInfo(path);
-            return new StoreObject(key, data, $"{info.LastWriteTimeUtc.Ticks:x}-{data.Length:x}");
+            // The tag comes from the bytes read, never from a second look at the file, which a
+            // concurrent deploy may have replaced in between.
+            return new StoreObject(key, data, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data))[..32]);
         }
         catch (FileNotFoundException) { return null; }
         catch (DirectoryNotFoundException) { return null; }

@@ -9,6 +9,7 @@ namespace Blueboat.Supervisor.Http;
 public readonly record struct AppRoute(AppHost? App, AppHost.Lease Lease, int Status, string Message)
 {
     public static AppRoute Found(AppHost app) => new(app, app.Enter(), 200, "");
+    public static AppRoute Found(AppHost app, AppHost.Lease lease) => new(app, lease, 200, "");
     public static AppRoute NotFound(string message) => new(null, default, 404, message);
     public static AppRoute Unavailable(string message) => new(null, default, 503, message);
 }

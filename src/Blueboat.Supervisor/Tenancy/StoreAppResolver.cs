@@ -90,6 +90,8 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
         try
         {
             var app = await lazy.Value.WaitAsync(cancel).ConfigureAwait(false);
+            // Entered before anything is awaited, so the sweep cannot retire a version being switched to.
+            var lease = app.Enter();
             if (!live.TryGetValue(key, out var previous) || !ReferenceEquals(previous, app))
             {
                 if (previous is not null)
@@ -101,15 +103,25 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
                     }
                     catch (AppInitException e)
                     {
+                        lease.Dispose();
                         log.Warn("new app version failed to start; the previous one keeps serving", ("app", app.App.Name),
                             ("version", app.App.Version), ("serving", previous.App.Version), ("error", e.Message));
                         return AppRoute.Found(previous);
                     }
-                    log.Info("app version switched", ("app", app.App.Name), ("from", previous.App.Version), ("to", app.App.Version));
+                    catch
+                    {
+                        lease.Dispose();
+                        throw;
+                    }
                 }
-                live[key] = app;
+                if (live.TryGetValue(key, out var before) && !ReferenceEquals(before, app) && (previous is null || ReferenceEquals(before, previous)))
+                {
+                    live[key] = app;
+                    log.Info("app version switched", ("app", app.App.Name), ("from", before.App.Version), ("to", app.App.Version));
+                }
+                else if (before is null) live[key] = app;
             }
-            return AppRoute.Found(app);
+            return AppRoute.Found(app, lease);
         }
         catch (Exception e) when (e is StoreException or AppLoadException)
         {

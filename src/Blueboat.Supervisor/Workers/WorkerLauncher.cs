@@ -16,6 +16,9 @@ public sealed unsafe class WorkerLauncher : IDisposable
     private readonly BlockingCollection<TaskCompletionSource<(int, Socket)>> requests = new();
     private readonly Thread thread;
 
+    /// <summary>Where each worker's whole-process memory limit is set, when the system offers one.</summary>
+    public MemoryCgroup? Memory { get; init; }
+
     /// <summary>The unprivileged user workers run as when the supervisor is root ("nobody" by default).</summary>
     public (int Uid, int Gid) WorkerUser { get; init; } = (65534, 65534);
 
@@ -44,7 +47,12 @@ public sealed unsafe class WorkerLauncher : IDisposable
     {
         foreach (var request in requests.GetConsumingEnumerable())
         {
-            try { request.SetResult(Launch()); }
+            try
+            {
+                var launched = Launch();
+                Memory?.Place(launched.Pid);
+                request.SetResult(launched);
+            }
             catch (Exception e) { request.SetException(e); }
         }
     }

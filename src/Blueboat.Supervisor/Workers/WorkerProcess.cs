@@ -17,6 +17,7 @@ public sealed class WorkerProcess : IDisposable
     private readonly FrameConnection channel;
     private readonly EdgeLog log;
     private readonly FetchProxy fetch;
+    private readonly MemoryCgroup? memory;
     private readonly SemaphoreSlim fetchSlots = new(MaxFetchesInFlight);
 
     /// <summary>Fetches one worker may have in flight; more wait, so one app cannot flood the supervisor.</summary>
@@ -48,6 +49,7 @@ public sealed class WorkerProcess : IDisposable
         Version = version;
         log = services.Log;
         fetch = services.Fetch;
+        memory = services.Launcher.Memory;
     }
 
     public static async Task<WorkerProcess> StartAsync(WorkerServices services, AppBundle app)
@@ -152,6 +154,7 @@ public sealed class WorkerProcess : IDisposable
         // The channel is gone: the worker is dead or must be. Kill, then reap so no zombie stays.
         NativeProcess.Kill(Pid, NativeProcess.SIGKILL);
         var description = await Task.Run(Reap).ConfigureAwait(false);
+        memory?.Release(Pid);
         exited.TrySetResult(description);
         channel.Dispose();
         var failure = new WorkerExitedException($"worker {Pid} {description}");

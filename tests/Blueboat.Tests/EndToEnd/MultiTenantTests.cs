@@ -307,7 +307,7 @@ public class MultiTenantTests : IDisposable
             var deployed = DateTime.UtcNow;
             var deadline = deployed.AddSeconds(1);
             while (!seen.ContainsKey($"load-{i}") && DateTime.UtcNow < deadline) await Task.Delay(5);
-            Assert.True(seen.TryGetValue($"load-{i}", out var first), $"load-{i} was not served within 1 s of its deploy");
+            Assert.True(seen.TryGetValue($"load-{i}", out var first), $"load-{i} was not served within 1 s of its deploy; log:\n" + string.Join("\n", edge.StdoutLines.TakeLast(15)));
             lags.Add((first - deployed).TotalMilliseconds);
         }
         stop.Cancel();

@@ -39,6 +39,28 @@ public class SandboxTests
         Assert.True(new FileInfo($"/proc/{worker}/fd/3").LinkTarget!.StartsWith("socket:"));
     }
 
+    [Fact]
+    public async Task EachWorkerHasAMemoryCgroupWithTheLimit()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--worker-memory-mb", "300");
+        await edge.Http.GetStringAsync("");
+        var worker = edge.SingleWorkerPid();
+        var line = File.ReadAllLines($"/proc/{worker}/cgroup").FirstOrDefault(l => l.Contains(":memory:") || l.StartsWith("0::"));
+        if (line is null || !line.Contains("blueboat-edge-"))
+        {
+            // No writable memory cgroup here: the server must have said so.
+            edge.WaitForLog(l => l.GetProperty("msg").GetString()!.StartsWith("no writable memory cgroup"));
+            return;
+        }
+        var path = line[(line.LastIndexOf(':') + 1)..];
+        var dir = line.Contains(":memory:") ? "/sys/fs/cgroup/memory" + path : "/sys/fs/cgroup" + path;
+        var limitFile = File.Exists(Path.Combine(dir, "memory.max")) ? "memory.max" : "memory.limit_in_bytes";
+        Assert.Equal((300L * 1024 * 1024).ToString(), File.ReadAllText(Path.Combine(dir, limitFile)).Trim());
+        edge.Dispose();
+        await Task.Delay(500);
+        Assert.False(Directory.Exists(dir)); // removed with its worker
+    }
+
     private static string Link(string path) => new FileInfo(path).LinkTarget ?? "";
 
     [Theory]

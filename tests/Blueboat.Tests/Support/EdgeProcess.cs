@@ -124,8 +124,12 @@ public sealed class EdgeProcess : IDisposable
         return port;
     }
 
+    private bool disposed;
+
     public void Dispose()
     {
+        if (disposed) return;
+        disposed = true;
         Http.Dispose();
         if (!process.HasExited)
         {
