@@ -39,7 +39,7 @@ static void limit(int resource, rlim_t value)
 /*
  * Starts `exe` with `argv` and `envp`; `channel_fd` becomes descriptor 3 in the child and every
  * other descriptor above 2 is closed. When the supervisor runs as root and `uid` is not -1, the
- * child leaves root for uid/gid and enters new network, IPC and UTS namespaces (where the kernel
+ * child leaves root for uid/gid and enters new network, IPC, UTS and mount namespaces (where the kernel
  * allows) first. Returns the child's pid, or -errno on failure to fork.
  */
 int blueboat_spawn_worker(const char *exe, char *const argv[], char *const envp[], int channel_fd, int uid, int gid)
@@ -81,8 +81,8 @@ int blueboat_spawn_worker(const char *exe, char *const argv[], char *const envp[
     limit(RLIMIT_NOFILE, 1024); /* a worker needs a handful of descriptors */
 
     if (uid >= 0 && geteuid() == 0) {
-        /* no network at all, and no view of the host's IPC objects or host name */
-        unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS);
+        /* no network at all, no view of the host's IPC objects or host name, its own mount table */
+        unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS);
         if (setgroups(0, NULL) != 0 || setgid((gid_t)gid) != 0 || setuid((uid_t)uid) != 0)
             _exit(124);
     }

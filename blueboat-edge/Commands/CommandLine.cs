@@ -37,6 +37,7 @@ public static class CommandLine
           --init-budget-ms N           time an app's modules may take to load (default 3000)
           --cpu-limit-ms N             CPU time one request may use; past it the request gets 503 (default 1000)
           --wall-limit-ms N            time one request may take; past it the client gets 504 (default 60000)
+          --max-concurrent-requests N  requests one app version handles at once; more get 503 (default 512)
           --worker-memory-mb N         memory of a whole worker process, by cgroup where available (default 512)
           --header-timeout-ms N        time a client may take to send a request's head (default 10000)
           --heap-limit-mb N            V8 heap of one app's worker; past it the worker is replaced (default 128)

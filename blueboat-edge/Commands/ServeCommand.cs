@@ -23,7 +23,8 @@ public static class ServeCommand
         using var fetch = new Blueboat.Supervisor.Outbound.FetchProxy(new Blueboat.Supervisor.Outbound.OutboundPolicy(options.FetchAllow), log);
         var services = new WorkerServices(launcher, log, fetch);
         var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),
-            new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox), TimeSpan.FromMilliseconds(options.WallLimitMs));
+            new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox), TimeSpan.FromMilliseconds(options.WallLimitMs),
+            options.MaxConcurrentRequests);
         if (options.Sandbox == Blueboat.Channel.SandboxMode.Off)
             log.Warn("seccomp is disabled (--dangerously-disable-seccomp): workers run without their syscall filter; use this for debugging only");
         var disposables = new List<IDisposable>();
@@ -47,7 +48,7 @@ public static class ServeCommand
                 var app = options.SingleTenant is { } metadata
                     ? AppBundle.FromMetadataFile(metadata)
                     : AppBundle.FromDirectory(options.AppDirectory!);
-                var host = new AppHost(app, services, limits);
+                var host = new AppHost(app, services, limits.With(app.Limits));
                 disposables.Add(host);
                 resolver = new SingleAppResolver(host);
                 source = $"app {app.Name} {app.Version}";

@@ -18,6 +18,7 @@ public sealed class ServeOptions
     public int WallLimitMs { get; private set; } = 60_000;
     public int HeaderTimeoutMs { get; private set; } = 10_000;
     public int WorkerMemoryMb { get; private set; } = 512;
+    public int MaxConcurrentRequests { get; private set; } = 512;
     public Blueboat.Channel.SandboxMode Sandbox { get; private set; } = Blueboat.Channel.SandboxMode.On;
     public long MaxRequestBody { get; private set; } = 64L * 1024 * 1024;
     public int MetadataTtlMs { get; private set; } = 5000;
@@ -72,6 +73,9 @@ public sealed class ServeOptions
                     break;
                 case "--wall-limit-ms":
                     o.WallLimitMs = (int)r.Number(1, 3_600_000, o.WallLimitMs);
+                    break;
+                case "--max-concurrent-requests":
+                    o.MaxConcurrentRequests = (int)r.Number(1, 100_000, o.MaxConcurrentRequests);
                     break;
                 case "--worker-memory-mb":
                     o.WorkerMemoryMb = (int)r.Number(64, 65_536, o.WorkerMemoryMb);

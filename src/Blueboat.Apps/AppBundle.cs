@@ -1,7 +1,7 @@
 namespace Blueboat.Apps;
 
 /// <summary>Everything a worker needs to run one version of one app.</summary>
-public sealed record AppBundle(string Name, string Version, IReadOnlyDictionary<string, string> Env, AppPackage Package, string EntryModule)
+public sealed record AppBundle(string Name, string Version, IReadOnlyDictionary<string, string> Env, AppPackage Package, string EntryModule, AppLimitOverrides? Limits = null)
 {
     /// <summary>Single-tenant mode: a metadata.json whose <c>package</c> is a tar next to it.</summary>
     public static AppBundle FromMetadataFile(string metadataPath)
@@ -15,7 +15,7 @@ public sealed record AppBundle(string Name, string Version, IReadOnlyDictionary<
             throw new AppLoadException($"{metadataPath}: package {packagePath} is not a regular file");
         var package = TarPackageReader.ReadFile(packagePath);
         var entry = ModuleResolver.ResolveEntry(package, packagePath);
-        return new AppBundle(Path.GetFileName(dir) is { Length: > 0 } n ? n : "app", metadata.Version, metadata.Env, package, entry);
+        return new AppBundle(Path.GetFileName(dir) is { Length: > 0 } n ? n : "app", metadata.Version, metadata.Env, package, entry, metadata.Limits);
     }
 
     /// <summary>Development mode: a folder holding index.mjs or index.js, no tar needed.</summary>

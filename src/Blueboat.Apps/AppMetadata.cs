@@ -6,7 +6,7 @@ namespace Blueboat.Apps;
 /// An app's metadata.json, as Blueboat defines it: <c>version</c> and <c>package</c> are required,
 /// <c>env</c> maps names to strings, and unknown fields are ignored.
 /// </summary>
-public sealed record AppMetadata(string Version, string Package, IReadOnlyDictionary<string, string> Env)
+public sealed record AppMetadata(string Version, string Package, IReadOnlyDictionary<string, string> Env, AppLimitOverrides? Limits = null)
 {
     public static AppMetadata Parse(ReadOnlySpan<byte> json, string source)
     {
@@ -48,10 +48,25 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
                 env[p.Name] = p.Value.GetString()!;
             }
         }
-        return new AppMetadata(version, package, env);
+        return new AppMetadata(version, package, env, ParseLimits(root, source));
     }
 
-    /// <summary>Blueboat's metadata.json form: version, package, env.</summary>
+    /// <summary>The optional "limits" object: {"cpu_ms", "wall_ms", "heap_mb", "max_concurrent_requests"}.</summary>
+    private static AppLimitOverrides? ParseLimits(JsonElement root, string source)
+    {
+        if (!root.TryGetProperty("limits", out var l) || l.ValueKind == JsonValueKind.Null) return null;
+        if (l.ValueKind != JsonValueKind.Object) throw new AppLoadException($"{source}: \"limits\" must be an object");
+        int? Get(string name, int min, int max)
+        {
+            if (!l.TryGetProperty(name, out var v)) return null;
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var n) || n < min || n > max)
+                throw new AppLoadException($"{source}: limits.{name} must be a whole number from {min} to {max}");
+            return n;
+        }
+        return new AppLimitOverrides(Get("cpu_ms", 1, 600_000), Get("wall_ms", 1, 3_600_000), Get("heap_mb", 16, 16_384), Get("max_concurrent_requests", 1, 100_000));
+    }
+
+    /// <summary>Blueboat's metadata.json form: version, package, env (and limits when set).</summary>
     public byte[] ToJson()
     {
         using var buffer = new MemoryStream();
@@ -63,6 +78,15 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
             w.WriteStartObject("env");
             foreach (var (k, v) in Env.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteString(k, v);
             w.WriteEndObject();
+            if (Limits is { } l)
+            {
+                w.WriteStartObject("limits");
+                if (l.CpuMs is { } cpu) w.WriteNumber("cpu_ms", cpu);
+                if (l.WallMs is { } wall) w.WriteNumber("wall_ms", wall);
+                if (l.HeapMb is { } heap) w.WriteNumber("heap_mb", heap);
+                if (l.MaxConcurrentRequests is { } max) w.WriteNumber("max_concurrent_requests", max);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         return buffer.ToArray();
@@ -93,3 +117,6 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
         return s;
     }
 }
+
+/// <summary>Limits an app's metadata may set for itself, each overriding the server's flag.</summary>
+public sealed record AppLimitOverrides(int? CpuMs, int? WallMs, int? HeapMb, int? MaxConcurrentRequests);

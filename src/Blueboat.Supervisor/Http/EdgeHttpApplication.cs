@@ -51,6 +51,11 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
             return;
         }
         using var lease = route.Lease;
+        if (app.InFlight > app.Limits.MaxConcurrentRequests)
+        {
+            await WriteText(response, responseBody, 503, $"app {app.App.Name} is at its limit of {app.Limits.MaxConcurrentRequests} concurrent requests").ConfigureAwait(false);
+            return;
+        }
 
         byte[]? body = null;
         var bodyLength = 0;

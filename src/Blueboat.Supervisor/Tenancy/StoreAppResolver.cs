@@ -148,8 +148,8 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
         var hash = Convert.ToHexStringLower(SHA256.HashData([.. md.ToJson(), .. tar.Data]));
         var package = TarPackageReader.Read(new MemoryStream(tar.Data), $"{catalog.Store.Description}: {md.Package}");
         var entry = ModuleResolver.ResolveEntry(package, md.Package);
-        var bundle = new AppBundle(StoreKeys.AppNameOf(key), md.Version, md.Env, package, entry);
-        return hosts.GetOrAdd((key, md.Version, hash), _ => new AppHost(bundle, services, options.Limits));
+        var bundle = new AppBundle(StoreKeys.AppNameOf(key), md.Version, md.Env, package, entry, md.Limits);
+        return hosts.GetOrAdd((key, md.Version, hash), _ => new AppHost(bundle, services, options.Limits.With(md.Limits)));
     }
 
     /// <summary>Retires replaced versions once idle and evicts versions unused for the idle timeout.</summary>
@@ -175,7 +175,7 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
     public void Dispose()
     {
         janitor.Dispose();
-        foreach (var app in hosts.Values) app.StopWorker("shutting down");
+        foreach (var app in hosts.Values) app.Dispose();
     }
 }
 

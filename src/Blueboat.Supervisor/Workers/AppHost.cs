@@ -5,8 +5,9 @@ namespace Blueboat.Supervisor.Workers;
 
 /// <summary>
 /// Keeps one app version running in a worker: starts it on first use, shares that start among
-/// concurrent first requests, and replaces a worker that died on the next request. A failed start
-/// is remembered briefly so a broken app cannot make every request fork a new process.
+/// concurrent first requests, and replaces a worker that died on the next request. Failures in a
+/// row (failed starts, workers dying young) back off, doubling up to 30 s, and say so, so a
+/// broken or crashing app cannot make every request fork a new process.
 /// </summary>
 public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits limits) : IDisposable
 {
@@ -17,7 +18,11 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
 
     private readonly Lock gate = new();
     private Task<WorkerProcess>? current;
-    private DateTime failedAt;
+    private int failuresInARow;
+    private DateTime retryAt;
+
+    /// <summary>A worker that ran this long before dying was not crash-looping.</summary>
+    public static readonly TimeSpan HealthyLifetime = TimeSpan.FromSeconds(10);
     private int inFlight;
     private long lastUsedTicks = DateTime.UtcNow.Ticks;
 
@@ -69,12 +74,17 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
     {
         lock (gate)
         {
-            if (current is null
+            var needed = current is null
                 || (current.IsCompletedSuccessfully && !current.Result.IsAlive)
-                || (current.IsFaulted && DateTime.UtcNow - failedAt >= FailedStartRetry))
+                || current.IsFaulted;
+            if (!needed) return current!;
+            if (DateTime.UtcNow < retryAt)
             {
-                current = StartAsync();
+                if (current is { IsFaulted: true }) return current;
+                return Task.FromException<WorkerProcess>(new AppInitException(
+                    $"app {app.Name} keeps crashing ({failuresInARow} failures in a row); next start in {(retryAt - DateTime.UtcNow).TotalSeconds:0.0} s"));
             }
+            current = StartAsync();
             return current;
         }
     }
@@ -95,7 +105,7 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
         catch (Exception e)
         {
             worker?.Kill();
-            lock (gate) failedAt = DateTime.UtcNow;
+            Failed(minimum: FailedStartRetry);
             log.Error("app failed to start", ("app", app.Name), ("version", app.Version), ("pid", worker?.Pid), ("error", e.Message));
             throw e as AppInitException ?? new AppInitException(e.Message);
         }
@@ -105,22 +115,63 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
     {
         var how = await worker.Exited.ConfigureAwait(false);
         if (worker.Stopping)
+        {
             log.Info("worker stopped", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("requests_served", worker.RequestsServed));
-        else
-            log.Warn("worker exited", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("how", how),
-                ("requests_served", worker.RequestsServed));
+            return;
+        }
+        log.Warn("worker exited", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("how", how),
+            ("requests_served", worker.RequestsServed));
+        if (DateTime.UtcNow - worker.StartedAt >= HealthyLifetime)
+        {
+            lock (gate) failuresInARow = 0; // it ran a good while: replace it at once
+            return;
+        }
+        Failed(minimum: TimeSpan.Zero);
     }
 
+    /// <summary>Counts one more failure in a row and sets when the next start may happen.</summary>
+    private void Failed(TimeSpan minimum)
+    {
+        TimeSpan wait;
+        int failures;
+        lock (gate)
+        {
+            failures = ++failuresInARow;
+            // The first death is replaced at once; from the second in a row, 1 s, 2 s, 4 s ... 30 s.
+            var backoff = failures < 2 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, failures - 2)));
+            wait = backoff > minimum ? backoff : minimum;
+            retryAt = DateTime.UtcNow + wait;
+        }
+        if (failures >= 2)
+            log.Warn("app keeps failing; backing off", ("app", app.Name), ("version", app.Version), ("failures_in_a_row", failures),
+                ("next_start_in_s", wait.TotalSeconds));
+    }
+
+    /// <summary>Stops the worker and waits (briefly) until it is reaped, so its cgroup is gone too.</summary>
     public void Dispose()
     {
-        CurrentWorker?.Kill();
+        var worker = CurrentWorker;
+        StopWorker("shutting down");
+        worker?.Exited.Wait(TimeSpan.FromSeconds(2));
     }
 }
 
-/// <summary>The limits every app runs under: load time, CPU per request, V8 heap, wall time per request.</summary>
-public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker, TimeSpan WallPerRequest)
+/// <summary>The limits an app runs under: load time, CPU per request, V8 heap, wall time and concurrency.</summary>
+public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker, TimeSpan WallPerRequest, int MaxConcurrentRequests = 512)
 {
     public static readonly AppLimits Default = new(TimeSpan.FromSeconds(3), Channel.WorkerLimits.Default, TimeSpan.FromSeconds(60));
+
+    /// <summary>These limits with an app's own (from its metadata) where it sets them.</summary>
+    public AppLimits With(Apps.AppLimitOverrides? own) => own is null ? this : this with
+    {
+        Worker = Worker with
+        {
+            CpuMsPerRequest = own.CpuMs ?? Worker.CpuMsPerRequest,
+            HeapMb = own.HeapMb ?? Worker.HeapMb,
+        },
+        WallPerRequest = own.WallMs is { } wall ? TimeSpan.FromMilliseconds(wall) : WallPerRequest,
+        MaxConcurrentRequests = own.MaxConcurrentRequests ?? MaxConcurrentRequests,
+    };
 }
 
 /// <summary>What every worker of this supervisor shares: how to start one, the log, and the fetch proxy.</summary>

@@ -41,6 +41,59 @@ public class LimitTests
     }
 
     [Fact]
+    public async Task AnAppWhoseWorkersKeepDyingBacksOffAndSaysSo()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("crashes-on-first-request"), "--heap-limit-mb", "32", "--worker-memory-mb", "256");
+        for (var i = 0; i < 3; i++)
+        {
+            using var dead = await edge.Http.GetAsync("die");
+            if (dead.StatusCode == HttpStatusCode.ServiceUnavailable && (await dead.Content.ReadAsStringAsync()).Contains("keeps crashing")) break;
+            await Task.Delay(50);
+        }
+        var backoff = edge.WaitForLog(l => l.GetProperty("msg").GetString() == "app keeps failing; backing off");
+        Assert.True(backoff.GetProperty("failures_in_a_row").GetInt32() >= 2);
+        using var r = await edge.Http.GetAsync("");
+        if (r.StatusCode == HttpStatusCode.ServiceUnavailable)
+            Assert.Contains("keeps crashing", await r.Content.ReadAsStringAsync());
+        // After the back-off the app is started again.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            using var again = await edge.Http.GetAsync("");
+            if (again.StatusCode == HttpStatusCode.OK) break;
+            Assert.True(DateTime.UtcNow < deadline, "the app did not come back after its back-off");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task RequestsBeyondTheConcurrencyLimitGet503()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--max-concurrent-requests", "3");
+        await edge.Http.GetStringAsync("");
+        var slow = Enumerable.Range(0, 3).Select(_ => edge.Http.GetAsync("sleep?ms=1500")).ToList();
+        await Task.Delay(500);
+        using var extra = await edge.Http.GetAsync("");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, extra.StatusCode);
+        Assert.Contains("limit of 3 concurrent requests", await extra.Content.ReadAsStringAsync());
+        foreach (var t in slow) using (var r = await t) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnAppsMetadataCanSetItsOwnLimits()
+    {
+        using var dir = new TempDir();
+        var tar = new TarBuilder();
+        foreach (var file in Directory.GetFiles(TestPaths.App("inspect"))) tar.File(Path.GetFileName(file), File.ReadAllBytes(file));
+        tar.WriteTo(dir.Combine("app.tar"));
+        dir.Write("metadata.json", """{"version":"1","package":"app.tar","env":{},"limits":{"cpu_ms":100}}""");
+        using var edge = EdgeProcess.Start("--single-tenant", dir.Combine("metadata.json"), "--cpu-limit-ms", "5000");
+        using var r = await edge.Http.GetAsync("loop");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+        Assert.Contains("limit of 100 ms", await r.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task AMemoryBombKillsOnlyItsWorkerWhichIsReplaced()
     {
         using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--heap-limit-mb", "64", "--cpu-limit-ms", "20000");

@@ -56,9 +56,12 @@ public class SandboxTests
         var dir = line.Contains(":memory:") ? "/sys/fs/cgroup/memory" + path : "/sys/fs/cgroup" + path;
         var limitFile = File.Exists(Path.Combine(dir, "memory.max")) ? "memory.max" : "memory.limit_in_bytes";
         Assert.Equal((300L * 1024 * 1024).ToString(), File.ReadAllText(Path.Combine(dir, limitFile)).Trim());
-        edge.Dispose();
-        await Task.Delay(500);
+        Assert.Equal(0, Posix.Kill(edge.Pid, 15)); // a clean stop removes what the server made
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!edge.HasExited && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.True(edge.HasExited);
         Assert.False(Directory.Exists(dir)); // removed with its worker
+        Assert.False(Directory.Exists(Path.GetDirectoryName(dir)));
     }
 
     private static string Link(string path) => new FileInfo(path).LinkTarget ?? "";

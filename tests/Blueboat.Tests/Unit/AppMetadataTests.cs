@@ -32,6 +32,9 @@ public class AppMetadataTests
     [InlineData("""{"version":"v1","package":""}""", "\"package\" must be a non-empty string")]
     [InlineData("""{"version":"v1","package":"a.tar","env":{"K":1}}""", "env.K must be a string")]
     [InlineData("""{"version":"v1","package":"a.tar","env":[]}""", "\"env\" must be an object")]
+    [InlineData("""{"version":"v1","package":"a.tar","limits":{"cpu_ms":0}}""", "limits.cpu_ms must be a whole number")]
+    [InlineData("""{"version":"v1","package":"a.tar","limits":{"heap_mb":"big"}}""", "limits.heap_mb must be a whole number")]
+    [InlineData("""{"version":"v1","package":"a.tar","limits":[]}""", "\"limits\" must be an object")]
     public void RejectsBadMetadataWithAMessageNamingTheFile(string json, string expected)
     {
         var e = Assert.Throws<AppLoadException>(() => Parse(json));
