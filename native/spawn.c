@@ -39,13 +39,23 @@ static void limit(int resource, rlim_t value)
 /*
  * Starts `exe` with `argv` and `envp`; `channel_fd` becomes descriptor 3 in the child and every
  * other descriptor above 2 is closed. When the supervisor runs as root and `uid` is not -1, the
- * child leaves root for uid/gid and enters new network, IPC, UTS and mount namespaces (where the kernel
- * allows) first. Returns the child's pid, or -errno on failure to fork.
+ * child is process 1 of a new PID namespace, leaves root for uid/gid and enters new network, IPC, UTS
+ * and mount namespaces (where the kernel allows) first. Returns the child's pid, or -errno on failure to fork.
  */
 int blueboat_spawn_worker(const char *exe, char *const argv[], char *const envp[], int channel_fd, int uid, int gid)
 {
     pid_t parent = getpid();
-    pid_t pid = fork();
+    int own_pid_namespace = 0;
+    pid_t pid = -1;
+    if (uid >= 0 && geteuid() == 0) {
+        /* a fork whose child is process 1 of a new PID namespace: it sees no other process */
+        pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+        own_pid_namespace = 1;
+    }
+    if (pid < 0) {
+        pid = fork();
+        own_pid_namespace = 0;
+    }
     if (pid != 0)
         return pid < 0 ? -errno : pid;
 
@@ -58,9 +68,10 @@ int blueboat_spawn_worker(const char *exe, char *const argv[], char *const envp[
     for (int sig = 1; sig < NSIG; sig++)
         sigaction(sig, &dfl, NULL);
 
-    /* die with the supervisor; if it is already gone, do not start at all */
+    /* die with the supervisor; if it is already gone, do not start at all (in its own PID
+       namespace the child sees its parent as 0, and a lost parent shows as a closed channel) */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
+    if (!own_pid_namespace && getppid() != parent)
         _exit(126);
 
     if (channel_fd == WORKER_CHANNEL_FD) {
