@@ -39,8 +39,14 @@ public class FetchTests : IDisposable
         });
     }
 
-    private static async Task<JsonElement> Fetch(EdgeProcess edge, string url) =>
-        JsonDocument.Parse(await (await edge.Http.GetAsync("fetch?url=" + Uri.EscapeDataString(url))).Content.ReadAsStringAsync()).RootElement;
+    private static async Task<JsonElement> Fetch(EdgeProcess edge, string url)
+    {
+        using var r = await edge.Http.GetAsync("fetch?url=" + Uri.EscapeDataString(url));
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.Content.Headers.ContentType?.MediaType == "application/json",
+            $"{(int)r.StatusCode} {text}\nserver log:\n{string.Join("\n", edge.StdoutLines.TakeLast(10))}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
 
     [Fact]
     public async Task LoopbackAndPrivateAddressesAreRefusedByDefault()
