@@ -5,6 +5,7 @@ using Blueboat.Tests.Support;
 namespace Blueboat.Tests.EndToEnd;
 
 /// <summary>fetch() from app code: performed by the supervisor, refused for private and loopback addresses unless allowed.</summary>
+[Collection(TimingSensitive.Name)]
 public class FetchTests : IDisposable
 {
     private readonly HttpListener target = new();
