@@ -24,19 +24,24 @@ public static class RuntimeEvents
             json.WriteString("method", head.Method);
             json.WriteString("url", head.Url);
             json.WriteString("clientIp", head.ClientIp);
-            json.WriteStartArray("headers");
-            foreach (var (name, value) in head.Headers)
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(name);
-                json.WriteStringValue(value);
-                json.WriteEndArray();
-            }
-            json.WriteEndArray();
+            WriteHeaders(json, head.Headers);
             json.WriteNumber("bodyLength", bodyLength);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WriteHeaders(Utf8JsonWriter json, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        json.WriteStartArray("headers");
+        foreach (var (name, value) in headers)
+        {
+            json.WriteStartArray();
+            json.WriteStringValue(name);
+            json.WriteStringValue(value);
+            json.WriteEndArray();
+        }
+        json.WriteEndArray();
     }
 
     public static string ForTimer(int timerId) => $"{{\"kind\":{Timer},\"id\":{timerId}}}";
@@ -58,15 +63,7 @@ public static class RuntimeEvents
             json.WriteString("statusText", r.StatusText);
             json.WriteString("url", r.Url);
             json.WriteBoolean("redirected", r.Redirected);
-            json.WriteStartArray("headers");
-            foreach (var (name, value) in r.Headers)
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(name);
-                json.WriteStringValue(value);
-                json.WriteEndArray();
-            }
-            json.WriteEndArray();
+            WriteHeaders(json, r.Headers);
             json.WriteNumber("bodyLength", r.Body.Length);
             json.WriteEndObject();
         }

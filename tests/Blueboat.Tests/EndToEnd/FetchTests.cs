@@ -15,7 +15,7 @@ public class FetchTests : IDisposable
 
     public FetchTests()
     {
-        port = FreePort();
+        port = Ports.Free();
         target.Prefixes.Add($"http://127.0.0.1:{port}/");
         target.Start();
         serving = Task.Run(async () =>
@@ -78,14 +78,6 @@ public class FetchTests : IDisposable
         Assert.Contains("not allowed", (await Fetch(edge, "http://192.168.1.1/")).GetProperty("error").GetString());
     }
 
-    private static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var p = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return p;
-    }
 
     public void Dispose()
     {

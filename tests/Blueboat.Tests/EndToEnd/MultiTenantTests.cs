@@ -231,7 +231,7 @@ public class MultiTenantTests : IDisposable
     {
         Deploy(VersionApp("adm-1"), "adm", "--host", "adm.test");
         var tokenFile = work.Write("token", "0123456789abcdef-secret\n");
-        var adminPort = FreePort();
+        var adminPort = Ports.Free();
         using var edge = EdgeProcess.Start("--store", StoreDir, "--admin-listen", $"127.0.0.1:{adminPort}", "--admin-token-file", tokenFile);
         Assert.Equal("200 adm-1", await Get(edge, "adm.test"));
         using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}/") };
@@ -317,14 +317,6 @@ public class MultiTenantTests : IDisposable
         Assert.True(total > 100, $"only {total} requests were made");
     }
 
-    private static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     public void Dispose() => work.Dispose();
 }

@@ -33,7 +33,7 @@ public sealed class EdgeProcess : IDisposable
     {
         if (!File.Exists(TestPaths.Binary))
             throw new InvalidOperationException($"{TestPaths.Binary} is missing: run `make build` first (end-to-end tests drive the AOT binary)");
-        var port = FreePort();
+        var port = Ports.Free();
         var psi = new ProcessStartInfo(TestPaths.Binary)
         {
             RedirectStandardOutput = true,
@@ -115,14 +115,6 @@ public sealed class EdgeProcess : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     private bool disposed;
 

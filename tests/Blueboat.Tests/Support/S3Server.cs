@@ -24,7 +24,7 @@ public sealed class S3Server : IDisposable
     {
         var bin = Path.Combine(TestPaths.RepoRoot, "tests", "tools", "node_modules", "s3rver", "bin", "s3rver.js");
         if (!File.Exists(bin)) throw new InvalidOperationException($"{bin} is missing: run `make test-tools`");
-        Port = FreePort();
+        Port = Ports.Free();
         var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { bin, "--address", "127.0.0.1", "--port", Port.ToString(), "--directory", data.Path, "--silent", "--configure-bucket", Bucket })
             psi.ArgumentList.Add(a);
@@ -57,14 +57,6 @@ public sealed class S3Server : IDisposable
         env["AWS_EC2_METADATA_DISABLED"] = "true";
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     public void Dispose()
     {
