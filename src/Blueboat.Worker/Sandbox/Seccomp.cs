@@ -26,7 +26,14 @@ public static unsafe partial class Seccomp
         {
             var prog = new SockFprog { Length = (ushort)program.Length, Filter = filter };
             // TSYNC: the filter covers every thread the runtime already started, not only this one.
-            var r = Syscall(SysSeccomp, SeccompSetModeFilter, SeccompFilterFlagTsync, (nint)(&prog));
+            // A thread caught mid-creation can refuse the synchronisation; it settles within moments.
+            long r = 0;
+            for (var attempt = 0; attempt < 20; attempt++)
+            {
+                r = Syscall(SysSeccomp, SeccompSetModeFilter, SeccompFilterFlagTsync, (nint)(&prog));
+                if (r <= 0) break;
+                Thread.Sleep(5);
+            }
             if (r != 0)
                 throw new InvalidOperationException($"seccomp(SECCOMP_SET_MODE_FILTER) failed: {(r > 0 ? $"thread {r} could not be synchronised" : $"errno {Marshal.GetLastSystemError()}")}");
         }
