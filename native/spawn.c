@@ -39,23 +39,13 @@ static void limit(int resource, rlim_t value)
 /*
  * Starts `exe` with `argv` and `envp`; `channel_fd` becomes descriptor 3 in the child and every
  * other descriptor above 2 is closed. When the supervisor runs as root and `uid` is not -1, the
- * child is process 1 of a new PID namespace, leaves root for uid/gid and enters new network, IPC, UTS
- * and mount namespaces (where the kernel allows) first. Returns the child's pid, or -errno on failure to fork.
+ * child leaves root for uid/gid and enters new network, IPC and UTS namespaces (where the kernel
+ * allows) first. Returns the child's pid, or -errno on failure to fork.
  */
 int blueboat_spawn_worker(const char *exe, char *const argv[], char *const envp[], int channel_fd, int uid, int gid)
 {
     pid_t parent = getpid();
-    int own_pid_namespace = 0;
-    pid_t pid = -1;
-    if (uid >= 0 && geteuid() == 0) {
-        /* a fork whose child is process 1 of a new PID namespace: it sees no other process */
-        pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
-        own_pid_namespace = 1;
-    }
-    if (pid < 0) {
-        pid = fork();
-        own_pid_namespace = 0;
-    }
+    pid_t pid = fork();
     if (pid != 0)
         return pid < 0 ? -errno : pid;
 
@@ -68,10 +58,9 @@ int blueboat_spawn_worker(const char *exe, char *const argv[], char *const envp[
     for (int sig = 1; sig < NSIG; sig++)
         sigaction(sig, &dfl, NULL);
 
-    /* die with the supervisor; if it is already gone, do not start at all (in its own PID
-       namespace the child sees its parent as 0, and a lost parent shows as a closed channel) */
+    /* die with the supervisor; if it is already gone, do not start at all */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (!own_pid_namespace && getppid() != parent)
+    if (getppid() != parent)
         _exit(126);
 
     if (channel_fd == WORKER_CHANNEL_FD) {
@@ -92,8 +81,8 @@ int blueboat_spawn_worker(const char *exe, char *const argv[], char *const envp[
     limit(RLIMIT_NOFILE, 1024); /* a worker needs a handful of descriptors */
 
     if (uid >= 0 && geteuid() == 0) {
-        /* no network at all, no view of the host's IPC objects or host name, its own mount table */
-        unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS);
+        /* no network at all, and no view of the host's IPC objects or host name */
+        unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS);
         if (setgroups(0, NULL) != 0 || setgid((gid_t)gid) != 0 || setuid((uid_t)uid) != 0)
             _exit(124);
     }

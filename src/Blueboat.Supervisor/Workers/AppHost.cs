@@ -95,8 +95,19 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
         var started = DateTime.UtcNow;
         try
         {
-            worker = await WorkerProcess.StartAsync(services, app).ConfigureAwait(false);
-            await worker.LoadAsync(app, limits).ConfigureAwait(false);
+            try
+            {
+                worker = await WorkerProcess.StartAsync(services, app).ConfigureAwait(false);
+                await worker.LoadAsync(app, limits).ConfigureAwait(false);
+            }
+            catch (WorkerStartException e)
+            {
+                // The platform's failure, not the app's: one fresh worker before giving up.
+                log.Warn("worker failed to come up; starting another", ("app", app.Name), ("version", app.Version), ("pid", worker?.Pid), ("error", e.Message));
+                worker?.Kill();
+                worker = await WorkerProcess.StartAsync(services, app).ConfigureAwait(false);
+                await worker.LoadAsync(app, limits).ConfigureAwait(false);
+            }
             log.Info("worker ready", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid),
                 ("start_ms", Math.Round((DateTime.UtcNow - started).TotalMilliseconds, 2)));
             _ = WatchAsync(worker);

@@ -5,3 +5,6 @@ public sealed class WorkerExitedException(string message) : Exception(message);
 
 /// <summary>An app could not be brought up in a worker: bad code, a throwing module, or the init budget ran out.</summary>
 public sealed class AppInitException(string message) : Exception(message);
+
+/// <summary>A worker failed to come up for a reason of the platform's, not of the app's code (it died or hung while loading).</summary>
+public sealed class WorkerStartException(string message) : Exception(message);

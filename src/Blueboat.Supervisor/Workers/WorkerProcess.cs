@@ -68,7 +68,7 @@ public sealed class WorkerProcess : IDisposable
         channel.Send(FrameKind.LoadApp, 0, message, static (w, m) => m.Write(w));
 
         // The worker enforces the budget itself; this backstop covers a worker that cannot (hung engine start).
-        var backstop = initBudget + TimeSpan.FromSeconds(10);
+        var backstop = initBudget + TimeSpan.FromSeconds(5);
         var done = await Task.WhenAny(loaded.Task, exited.Task, Task.Delay(backstop)).ConfigureAwait(false);
         if (done == loaded.Task)
         {
@@ -78,8 +78,8 @@ public sealed class WorkerProcess : IDisposable
         }
         Kill();
         if (done == exited.Task)
-            throw new AppInitException($"worker {exited.Task.Result} while loading the app");
-        throw new AppInitException($"app initialisation exceeded its budget of {initBudget.TotalMilliseconds:0} ms");
+            throw new WorkerStartException($"worker {exited.Task.Result} while loading the app");
+        throw new WorkerStartException($"the worker did not report within {backstop.TotalSeconds:0} s of being given the app");
     }
 
     /// <summary>Hands one request to the worker and waits for the whole response.</summary>
