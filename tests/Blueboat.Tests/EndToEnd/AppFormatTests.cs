@@ -18,10 +18,7 @@ public class AppFormatTests
     public async Task WorkersModuleFormGetsEnvFromSingleTenantMetadata()
     {
         using var dir = new TempDir();
-        var tar = new TarBuilder();
-        foreach (var file in Directory.GetFiles(TestPaths.Example("workers-style")))
-            tar.File("app/" + Path.GetFileName(file), File.ReadAllBytes(file));
-        tar.WriteTo(dir.Combine("app.tar"));
+        new TarBuilder().Folder(TestPaths.Example("workers-style"), "app/").WriteTo(dir.Combine("app.tar"));
         dir.Write("metadata.json", """{"version":"v7","package":"app.tar","env":{"GREETING":"bonjour"},"kv_namespaces":{}}""");
         using var edge = EdgeProcess.Start("--single-tenant", dir.Combine("metadata.json"));
 

@@ -83,9 +83,7 @@ public class LimitTests
     public async Task AnAppsMetadataCanSetItsOwnLimits()
     {
         using var dir = new TempDir();
-        var tar = new TarBuilder();
-        foreach (var file in Directory.GetFiles(TestPaths.App("inspect"))) tar.File(Path.GetFileName(file), File.ReadAllBytes(file));
-        tar.WriteTo(dir.Combine("app.tar"));
+        new TarBuilder().Folder(TestPaths.App("inspect")).WriteTo(dir.Combine("app.tar"));
         dir.Write("metadata.json", """{"version":"1","package":"app.tar","env":{},"limits":{"cpu_ms":100}}""");
         using var edge = EdgeProcess.Start("--single-tenant", dir.Combine("metadata.json"), "--cpu-limit-ms", "5000");
         using var r = await edge.Http.GetAsync("loop");

@@ -20,6 +20,14 @@ public sealed class TarBuilder
         return this;
     }
 
+    /// <summary>Adds every file at the top of <paramref name="folder"/>, under <paramref name="prefix"/>.</summary>
+    public TarBuilder Folder(string folder, string prefix = "")
+    {
+        foreach (var file in System.IO.Directory.GetFiles(folder).Order(StringComparer.Ordinal))
+            File(prefix + Path.GetFileName(file), System.IO.File.ReadAllBytes(file));
+        return this;
+    }
+
     public TarBuilder Directory(string name)
     {
         writer.WriteEntry(new PaxTarEntry(TarEntryType.Directory, name));
