@@ -18,6 +18,7 @@ public static class ServeCommand
     {
         var log = EdgeLog.Console();
         ProcessLimits.RaiseOpenFiles(); // an edge box holds many idle client connections
+        ProcessLimits.GuardAgainstOwnWorkers();
         using var memory = MemoryCgroup.Create(options.WorkerMemoryMb * 1024L * 1024, log);
         using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe") { Memory = memory };
         using var fetch = new Blueboat.Supervisor.Outbound.FetchProxy(new Blueboat.Supervisor.Outbound.OutboundPolicy(options.FetchAllow), log);
@@ -148,6 +149,22 @@ internal static partial class ProcessLimits
             SetRlimit(RlimitNofile, in limit);
         }
     }
+
+    /// <summary>
+    /// Without root, workers run as the supervisor's own user; a supervisor that is not dumpable
+    /// keeps them out of its /proc entries (its memory holds every app's metadata and env).
+    /// </summary>
+    public static void GuardAgainstOwnWorkers()
+    {
+        const int PrSetDumpable = 4;
+        if (GetEuid() != 0) Prctl(PrSetDumpable, 0, 0, 0, 0);
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEuid();
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "prctl")]
+    private static partial int Prctl(int option, nuint a2, nuint a3, nuint a4, nuint a5);
 
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "getrlimit")]
     private static partial int GetRlimit(int resource, out Rlimit limit);

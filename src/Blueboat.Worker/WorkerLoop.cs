@@ -155,9 +155,14 @@ internal sealed class WorkerLoop : IRuntimeHost
             throw new TimeoutException($"the app's modules did not finish evaluating within {budgetMs} ms (a top-level await rejected or never settled)");
     }
 
-    /// <summary>Installs the seccomp policy after the app is loaded and before its first request.</summary>
+    /// <summary>
+    /// After the app is loaded and before its first request: the address-space cap where the
+    /// supervisor has no memory cgroup for this worker, then the seccomp policy.
+    /// </summary>
     private static void LockDown(SandboxMode mode)
     {
+        if (Sandbox.ProcessHardening.AddressSpaceBudgetMb() is { } budget)
+            Sandbox.ProcessHardening.LimitAddressSpace(budget);
         if (mode == SandboxMode.Off) return;
         Sandbox.Seccomp.Install(Sandbox.SyscallPolicy.Embedded());
         if (mode != SandboxMode.On) Sandbox.ForbiddenProbe.Attempt(mode);

@@ -14,6 +14,7 @@ public static class WorkerMain
 
     public static int Run()
     {
+        Sandbox.ProcessHardening.MakeNotDumpable();
         Socket socket;
         try
         {

@@ -5,8 +5,8 @@ namespace Blueboat.Supervisor.Workers;
 /// <summary>
 /// Caps the memory of each whole worker process (V8, the runtime, native libraries) with a cgroup
 /// of its own under this supervisor's: cgroup v2 `memory.max`, or v1 `memory.limit_in_bytes`.
-/// Past it the kernel kills that worker, never the supervisor. Without a writable memory cgroup a
-/// worker is bounded by its V8 heap limit only, and the supervisor says so once.
+/// Past it the kernel kills that worker, never the supervisor. Without a writable memory cgroup
+/// each worker caps its own address space instead, and the supervisor says so once.
 /// </summary>
 public sealed class MemoryCgroup : IDisposable
 {
@@ -16,6 +16,12 @@ public sealed class MemoryCgroup : IDisposable
 
     public string? Parent => parent;
 
+    /// <summary>
+    /// The per-worker memory budget in MB when there is no cgroup to enforce it: the worker then
+    /// caps its own address space (see the worker's ProcessHardening). Null when the cgroup does.
+    /// </summary>
+    public long? AddressSpaceBudgetMb => parent is null ? limitBytes / (1024 * 1024) : null;
+
     private MemoryCgroup(string? parent, string limitFile, long limitBytes)
     {
         this.parent = parent;
@@ -23,10 +29,13 @@ public sealed class MemoryCgroup : IDisposable
         this.limitBytes = limitBytes;
     }
 
+    /// <summary>Set to 1, the supervisor uses no cgroup, as on a system without one (for tests).</summary>
+    public const string DisableVariable = "BLUEBOAT_EDGE_NO_MEMORY_CGROUP";
+
     public static MemoryCgroup Create(long limitBytes, EdgeLog log)
     {
         var name = $"blueboat-edge-{Environment.ProcessId}";
-        foreach (var (root, file) in Candidates())
+        foreach (var (root, file) in Environment.GetEnvironmentVariable(DisableVariable) == "1" ? [] : Candidates())
         {
             try
             {
@@ -37,7 +46,7 @@ public sealed class MemoryCgroup : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
-        log.Warn("no writable memory cgroup: a worker's memory is bounded by its V8 heap limit only");
+        log.Warn("no writable memory cgroup: each worker caps its own address space instead (its V8 heap limit still applies)");
         return new MemoryCgroup(null, "", limitBytes);
     }
 

@@ -69,6 +69,7 @@ public sealed unsafe class WorkerLauncher : IDisposable
         var env = new List<string>();
         foreach (var name in KeptEnvironment)
             if (Environment.GetEnvironmentVariable(name) is { } value) env.Add($"{name}={value}");
+        if (Memory?.AddressSpaceBudgetMb is { } budget) env.Add($"{Blueboat.Channel.WorkerEnvironment.AddressSpaceBudgetMb}={budget}");
 
         var argvBlock = NullTerminated(argv);
         var envBlock = NullTerminated(env);

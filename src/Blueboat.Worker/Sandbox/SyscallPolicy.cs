@@ -15,15 +15,20 @@ public sealed class SyscallPolicy(IReadOnlyList<SyscallRule> rules)
 
     private static readonly Dictionary<string, int> Errnos = new() { ["EPERM"] = 1, ["ENOSYS"] = 38, ["EACCES"] = 13 };
 
+    /// <summary>The policy shipped in the binary, with <c>$pid</c> bound to this process.</summary>
     public static SyscallPolicy Embedded()
     {
         using var stream = typeof(SyscallPolicy).Assembly.GetManifestResourceStream("worker.policy")
             ?? throw new InvalidOperationException("worker.policy is not embedded");
         using var reader = new StreamReader(stream);
-        return Parse(reader.ReadToEnd(), "seccomp/worker.policy");
+        return Parse(reader.ReadToEnd(), "seccomp/worker.policy", (ulong)Environment.ProcessId);
     }
 
-    public static SyscallPolicy Parse(string text, string source)
+    /// <summary>
+    /// Parses a policy; a VALUE of <c>$pid</c> stands for <paramref name="selfPid"/>, the process
+    /// the filter is compiled for (signals may go to its own threads only).
+    /// </summary>
+    public static SyscallPolicy Parse(string text, string source, ulong selfPid)
     {
         var rules = new List<SyscallRule>();
         var seen = new HashSet<string>();
@@ -55,7 +60,8 @@ public sealed class SyscallPolicy(IReadOnlyList<SyscallRule> rules)
                 if (tokens.Length != 5 || !tokens[0].StartsWith("arg") || tokens[1] != "&" || tokens[3] != "==")
                     throw new FormatException($"{Where()}: expected \"argN & MASK == VALUE\", got \"{cond}\"");
                 if (!int.TryParse(tokens[0][3..], out var arg) || arg is < 0 or > 5) throw new FormatException($"{Where()}: argument index must be 0-5");
-                checks.Add(new ArgCheck(arg, Number(tokens[2], Where()), Number(tokens[4], Where())));
+                var value = tokens[4] == "$pid" ? selfPid : Number(tokens[4], Where());
+                checks.Add(new ArgCheck(arg, Number(tokens[2], Where()), value));
             }
             rules.Add(new SyscallRule(name, checks, null));
         }

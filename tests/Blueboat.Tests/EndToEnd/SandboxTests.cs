@@ -67,6 +67,59 @@ public class SandboxTests
 
     private static string Link(string path) => new FileInfo(path).LinkTarget ?? "";
 
+    private static string Limit(int pid, string name) =>
+        File.ReadAllLines($"/proc/{pid}/limits").First(l => l.StartsWith(name)).Substring(26).Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+
+    [Fact]
+    public async Task AsRootWorkersAreProcessOneOfTheirOwnPidNamespaceWithTheirOwnMountsAndProc()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"));
+        await edge.Http.GetStringAsync("");
+        var worker = edge.SingleWorkerPid();
+        if (Status(edge.Pid)["Uid"].Split('\t')[0] != "0") return; // namespaces need root; CI runs as root
+        Assert.Equal([worker.ToString(), "1"], Status(worker)["NSpid"].Split('\t'));
+        Assert.NotEqual(Link($"/proc/{edge.Pid}/ns/pid"), Link($"/proc/{worker}/ns/pid"));
+        Assert.NotEqual(Link($"/proc/{edge.Pid}/ns/mnt"), Link($"/proc/{worker}/ns/mnt"));
+        // Its /proc lists itself alone: no other tenant's worker, not the supervisor.
+        var pids = Directory.EnumerateDirectories($"/proc/{worker}/root/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)).ToList();
+        Assert.Equal(["1"], pids);
+        Assert.Equal("32768", Limit(worker, "Max processes"));
+    }
+
+    [Fact]
+    public async Task AWorkerIsNotDumpableSoNoOtherProcessOfItsUserReadsItsMemory()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"));
+        await edge.Http.GetStringAsync("");
+        var worker = edge.SingleWorkerPid();
+        // A dumpable process's /proc files belong to its own user; these belong to root.
+        foreach (var file in new[] { "mem", "environ", "maps", "status" })
+            Assert.Equal(0, Posix.OwnerUid($"/proc/{worker}/{file}"));
+    }
+
+    [Fact]
+    public async Task WithoutAMemoryCgroupEachWorkerCapsItsOwnAddressSpace()
+    {
+        using var edge = EdgeProcess.Start(new Dictionary<string, string> { ["BLUEBOAT_EDGE_NO_MEMORY_CGROUP"] = "1" },
+            "--app", TestPaths.App("inspect"), "--worker-memory-mb", "300");
+        for (var i = 0; i < 20; i++) Assert.Equal("inspect app", await edge.Http.GetStringAsync(""));
+        edge.WaitForLog(l => l.GetProperty("msg").GetString()!.StartsWith("no writable memory cgroup"));
+        var worker = edge.SingleWorkerPid();
+        var cap = long.Parse(Limit(worker, "Max address space"));
+        var mapped = long.Parse(Status(worker)["VmSize"].Split(' ')[0]) * 1024;
+        // The cap is what the worker had mapped once loaded plus its 300 MB budget.
+        Assert.InRange(cap - mapped, 200L * 1024 * 1024, 300L * 1024 * 1024);
+    }
+
+    [Fact]
+    public async Task WithAMemoryCgroupTheAddressSpaceIsLeftAlone()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"));
+        await edge.Http.GetStringAsync("");
+        if (edge.Logs().Any(l => l.GetProperty("msg").GetString()!.StartsWith("no writable memory cgroup"))) return;
+        Assert.Equal("unlimited", Limit(edge.SingleWorkerPid(), "Max address space"));
+    }
+
     [Theory]
     [InlineData("socket")]
     [InlineData("open-write")]

@@ -96,9 +96,3 @@ public class WorkerProcessTests : IDisposable
 
     public void Dispose() => edge.Dispose();
 }
-
-internal static partial class Posix
-{
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
-    public static partial int Kill(int pid, int signal);
-}

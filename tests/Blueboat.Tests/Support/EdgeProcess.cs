@@ -29,7 +29,10 @@ public sealed class EdgeProcess : IDisposable
         Http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    public static EdgeProcess Start(params string[] args)
+    public static EdgeProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts the server with extra environment variables (the binary's test switches).</summary>
+    public static EdgeProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         if (!File.Exists(TestPaths.Binary))
             throw new InvalidOperationException($"{TestPaths.Binary} is missing: run `make build` first (end-to-end tests drive the AOT binary)");
@@ -41,6 +44,7 @@ public sealed class EdgeProcess : IDisposable
             UseShellExecute = false,
         };
         S3Server.Credentials(psi.Environment);
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add("-l");
         psi.ArgumentList.Add($"127.0.0.1:{port}");

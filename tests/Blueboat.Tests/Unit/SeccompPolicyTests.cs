@@ -5,7 +5,7 @@ namespace Blueboat.Tests.Unit;
 public class SeccompPolicyTests
 {
     private static readonly SyscallPolicy Policy = SyscallPolicy.Parse(
-        File.ReadAllText(Path.Combine(Support.TestPaths.RepoRoot, "seccomp", "worker.policy")), "seccomp/worker.policy");
+        File.ReadAllText(Path.Combine(Support.TestPaths.RepoRoot, "seccomp", "worker.policy")), "seccomp/worker.policy", selfPid: 4242);
 
     [Fact]
     public void ThePolicyStaysSmallAndLeavesOutWhatAWorkerMustNeverDo()
@@ -17,6 +17,8 @@ public class SeccompPolicyTests
         var openat = Policy.Rules.Single(r => r.Name == "openat");
         Assert.Contains(openat.Checks, c => c.Arg == 2 && (c.Mask & 0x3) == 0x3 && (c.Mask & 0x40) == 0x40 && c.Value == 0);
         Assert.Equal(38, Policy.Rules.Single(r => r.Name == "clone3").Errno);
+        // signals reach the worker's own threads only, never another tenant's worker
+        Assert.Contains(Policy.Rules.Single(r => r.Name == "tgkill").Checks, c => c.Arg == 0 && c.Mask == 0xffffffff && c.Value == 4242);
     }
 
     [Fact]
@@ -38,7 +40,7 @@ public class SeccompPolicyTests
     [InlineData("openat arg2 | 1 == 0", "argN & MASK == VALUE")]
     public void MistakesInThePolicyAreReportedWithTheLine(string text, string expected)
     {
-        var e = Assert.Throws<FormatException>(() => SyscallPolicy.Parse(text, "p"));
+        var e = Assert.Throws<FormatException>(() => SyscallPolicy.Parse(text, "p", 1));
         Assert.Contains(expected, e.Message);
         Assert.StartsWith("p:", e.Message);
     }
