@@ -29,7 +29,7 @@ for i in $(seq 1 "$runs"); do
 done
 
 "$bin" serve -l 127.0.0.1:$port --store "$work/store" --worker-pool "$pool" \
-  --admin-listen 127.0.0.1:$admin --admin-token-file "$work/token" >"$work/log" 2>&1 &
+  --admin-listen 127.0.0.1:$admin --admin-token-file "$work/token" >"$work/log" 2>"${COLD_START_STDERR:-/dev/null}" &
 pid=$!
 until curl -sf "http://127.0.0.1:$port/_blueboat/health" >/dev/null; do sleep 0.01; done
 

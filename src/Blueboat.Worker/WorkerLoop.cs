@@ -91,9 +91,36 @@ internal sealed class WorkerLoop : IRuntimeHost
     private void WarmUp(int arrayBufferLimitMb)
     {
         var started = Stopwatch.GetTimestamp();
-        if (engine is null) CreateEngine(arrayBufferLimitMb);
+        if (engine is null)
+        {
+            CreateEngine(arrayBufferLimitMb);
+            try
+            {
+                engine!.WarmUp();
+                WarmUpRequestPath();
+            }
+            catch (ScriptEngineException e) { Log(LogLevel.Warn, initRequestId, $"runtime warm-up failed (the first request compiles instead): {e.ErrorDetails}"); }
+        }
         ProcessName.Set(ProcessName.Idle);
         channel.Send(FrameKind.Warmed, 0, new Warmed((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds), static (w, m) => m.Write(w));
+    }
+
+    /// <summary>An exchange id never open: the runtime's answer to the warm-up request is dropped by <see cref="Respond"/>.</summary>
+    private const uint WarmUpExchange = uint.MaxValue;
+
+    /// <summary>
+    /// Runs the platform's own request path once on a synthetic request before any app exists
+    /// (the runtime answers it 404 with no app code to call), so that the C# and JS code of a
+    /// dispatch and of its answer are compiled before the first real request.
+    /// </summary>
+    private void WarmUpRequestPath()
+    {
+        var head = new RequestHead("GET", "https://warm.invalid/", "warm-up", "127.0.0.1", [new("host", "warm.invalid")]);
+        currentEventJson = RuntimeEvents.ForRequest(WarmUpExchange, head, 0);
+        EnterJs(WarmUpExchange);
+        currentEventJson = "{}";
+        _ = RuntimeEvents.ParseHeaderLines("[[\"content-type\",\"text/plain\"]]");
+        _ = JsonSerializer.Serialize(new Dictionary<string, string>(), WorkerJson.Default.DictionaryStringString);
     }
 
     private void CreateEngine(int arrayBufferLimitMb)

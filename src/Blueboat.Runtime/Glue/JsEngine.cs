@@ -62,9 +62,9 @@ public sealed class JsEngine : IDisposable
         var allAccepted = true;
         foreach (var module in codeCache)
         {
-            if (loader!.DocumentFor(module.Path) is not { } doc)
+            if (module.Data.Length == 0 || loader!.DocumentFor(module.Path) is not { } doc)
             {
-                allAccepted = false; // cache for a file this package does not have
+                allAccepted = false; // no data, or cache for a file this package does not have
                 continue;
             }
             try
@@ -112,6 +112,19 @@ public sealed class JsEngine : IDisposable
     {
         engine.MaxRuntimeHeapSize = (UIntPtr)((ulong)megabytes * 1024 * 1024);
         engine.RuntimeHeapSizeSampleInterval = TimeSpan.FromMilliseconds(5);
+    }
+
+    /// <summary>Compiles the runtime's request path ahead of any app (see <see cref="RuntimeWarmUp"/>).</summary>
+    public void WarmUp()
+    {
+        engine.Execute(new DocumentInfo("blueboat:warmup.js"), RuntimeWarmUp.Script);
+        // Module loading through a document loader, once, on modules of our own (apps get their own loader and documents).
+        engine.DocumentSettings.Loader = new PackageModuleLoader(new AppPackage(RuntimeWarmUp.Modules()));
+        engine.Execute(new DocumentInfo(PackageModuleLoader.UriFor("__warm__/entry.mjs")) { Category = ModuleCategory.Standard }, RuntimeWarmUp.EntryModule);
+        // What LoadApp uses for the first time otherwise: the random source (.NET loads OpenSSL on
+        // first use, milliseconds) and the JSON writer of the bootstrap call.
+        System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+        _ = JsString("warm");
     }
 
     /// <summary>Runs the runtime's dispatcher for the event the host currently exposes.</summary>

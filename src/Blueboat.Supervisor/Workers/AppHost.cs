@@ -153,7 +153,12 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
     private Task<AppLoaded> LoadAsync(WorkerProcess worker)
     {
         if (services.CodeCache is { } cache)
-            worker.CodeCacheProduced = modules => cache.Put(VersionId, modules);
+            worker.CodeCacheProduced = modules =>
+            {
+                cache.Put(VersionId, modules);
+                log.Info("code cache kept", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid),
+                    ("modules", modules.Count), ("bytes", modules.Sum(m => (long)m.Data.Length)));
+            };
         return worker.LoadAsync(app, limits, services.CodeCache?.Get(VersionId) ?? []);
     }
 

@@ -69,8 +69,26 @@ public sealed class WorkerPool : IDisposable
             }
             if (taken is not null) failuresInARow = 0; // pool workers do come up
         }
-        Refill();
+        ScheduleRefill(RefillDelay);
         return taken;
+    }
+
+    /// <summary>
+    /// How long after a worker is taken its replacement starts: starting a worker costs a fork and
+    /// a few hundred ms of CPU, which would otherwise compete with the very request that took one
+    /// (on a small box that doubled the cold start). A burst of takes pushes the refill back until
+    /// the burst ends; its apps meanwhile start workers of their own.
+    /// </summary>
+    public static readonly TimeSpan RefillDelay = TimeSpan.FromMilliseconds(100);
+
+    private void ScheduleRefill(TimeSpan delay)
+    {
+        lock (gate)
+        {
+            if (disposed) return;
+            var wait = nextStartAt - DateTime.UtcNow;
+            retry.Change(wait > delay ? wait : delay, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private void Refill()
