@@ -134,7 +134,7 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
     /// <summary>A pre-started worker when the pool has one made for this app's heap limit, else a worker of its own.</summary>
     private async Task<(WorkerProcess Worker, bool PreStarted)> AcquireAsync()
     {
-        if (services.Pool?.TryTake(limits.Worker.HeapMb) is { } pooled) return (pooled, true);
+        if (services.Pool is { } pool && await pool.TakeAsync(limits.Worker.HeapMb).ConfigureAwait(false) is { } pooled) return (pooled, true);
         return (await StartDedicatedAsync().ConfigureAwait(false), false);
     }
 

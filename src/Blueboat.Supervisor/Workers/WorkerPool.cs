@@ -16,6 +16,7 @@ public sealed class WorkerPool : IDisposable
     private readonly EdgeLog log;
     private readonly Lock gate = new();
     private readonly List<WorkerProcess> idle = new();
+    private readonly Queue<TaskCompletionSource<WorkerProcess?>> waiters = new(); // requests waiting for a warming worker
     private readonly Timer retry;
     private int starting;
     private int failuresInARow;
@@ -51,26 +52,40 @@ public sealed class WorkerPool : IDisposable
     public void Start() => Refill();
 
     /// <summary>
-    /// An idle worker whose engine was made for <paramref name="heapMb"/>, or null when none is
-    /// ready. V8 fixes the ArrayBuffer cap when an engine is created, so an app whose heap limit
-    /// differs from the pool's gets a worker of its own instead (see <see cref="AppHost"/>).
+    /// An idle worker whose engine was made for <paramref name="heapMb"/>; when none is idle but
+    /// one is warming up (just after start, or after a refill), that one as soon as it is ready,
+    /// which is sooner than starting another; null when the pool has nothing for this request.
+    /// V8 fixes the ArrayBuffer cap when an engine is created, so an app whose heap limit differs
+    /// from the pool's gets a worker of its own instead (see <see cref="AppHost"/>).
     /// </summary>
-    public WorkerProcess? TryTake(int heapMb)
+    public Task<WorkerProcess?> TakeAsync(int heapMb)
     {
-        if (heapMb != HeapMb || Size == 0) return null;
-        WorkerProcess? taken = null;
+        if (heapMb != HeapMb || Size == 0) return Task.FromResult<WorkerProcess?>(null);
+        Task<WorkerProcess?> result;
         lock (gate)
         {
+            WorkerProcess? taken = null;
             while (idle.Count > 0 && taken is null)
             {
                 var candidate = idle[0];
                 idle.RemoveAt(0);
                 if (candidate.IsAlive) taken = candidate;
             }
-            if (taken is not null) failuresInARow = 0; // pool workers do come up
+            if (taken is not null)
+            {
+                failuresInARow = 0; // pool workers do come up
+                result = Task.FromResult<WorkerProcess?>(taken);
+            }
+            else if (starting > waiters.Count && !disposed)
+            {
+                var waiter = new TaskCompletionSource<WorkerProcess?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                waiters.Enqueue(waiter);
+                result = waiter.Task;
+            }
+            else result = Task.FromResult<WorkerProcess?>(null);
         }
         ScheduleRefill(RefillDelay);
-        return taken;
+        return result;
     }
 
     /// <summary>
@@ -118,10 +133,15 @@ public sealed class WorkerPool : IDisposable
             worker = await WorkerProcess.StartAsync(services).ConfigureAwait(false);
             worker.BeginWarmUp(HeapMb);
             var warmed = await worker.WarmedAsync(WarmTimeout).ConfigureAwait(false);
+            TaskCompletionSource<WorkerProcess?>? waiter = null;
             lock (gate)
             {
                 starting--;
-                if (!disposed) idle.Add(worker);
+                if (!disposed)
+                {
+                    if (waiters.TryDequeue(out waiter)) failuresInARow = 0; // a request is waiting for this very worker
+                    else idle.Add(worker);
+                }
             }
             if (disposed)
             {
@@ -129,12 +149,23 @@ public sealed class WorkerPool : IDisposable
                 return;
             }
             log.Info("worker pre-started", ("pid", worker.Pid), ("warm_ms", Math.Round(warmed.WarmMicroseconds / 1000.0, 2)),
-                ("start_ms", Math.Round((DateTime.UtcNow - worker.StartedAt).TotalMilliseconds, 2)), ("idle", Idle.Count));
-            _ = WatchWhileIdleAsync(worker);
+                ("start_ms", Math.Round((DateTime.UtcNow - worker.StartedAt).TotalMilliseconds, 2)), ("idle", Idle.Count), ("handed_to_waiting_request", waiter is not null));
+            if (waiter is not null)
+            {
+                waiter.TrySetResult(worker);
+                ScheduleRefill(RefillDelay);
+            }
+            else _ = WatchWhileIdleAsync(worker);
         }
         catch (Exception e)
         {
-            lock (gate) starting--;
+            TaskCompletionSource<WorkerProcess?>? orphan = null;
+            lock (gate)
+            {
+                starting--;
+                if (waiters.Count > starting) waiters.TryDequeue(out orphan); // more waiting than warming: one starts its own
+            }
+            orphan?.TrySetResult(null);
             worker?.Kill();
             if (disposed) return;
             log.Warn("pre-started worker failed to start", ("pid", worker?.Pid), ("error", e.Message));
@@ -175,12 +206,16 @@ public sealed class WorkerPool : IDisposable
     public void Dispose()
     {
         List<WorkerProcess> stopping;
+        List<TaskCompletionSource<WorkerProcess?>> waiting;
         lock (gate)
         {
             disposed = true;
             stopping = idle.ToList();
             idle.Clear();
+            waiting = waiters.ToList();
+            waiters.Clear();
         }
+        foreach (var waiter in waiting) waiter.TrySetResult(null);
         retry.Dispose();
         foreach (var worker in stopping) worker.Stop();
         foreach (var worker in stopping) worker.Exited.Wait(TimeSpan.FromSeconds(2));

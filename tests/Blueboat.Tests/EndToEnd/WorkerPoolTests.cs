@@ -124,7 +124,7 @@ public class WorkerPoolTests : IDisposable
         var replaced = WaitForPool(edge, 2, without: [victim]);
         Assert.DoesNotContain(victim, replaced);
         Assert.False(ProcFs.Exists(victim)); // reaped
-        var log = edge.WaitForLog(l => Msg(l, "idle pre-started worker exited") && l.GetProperty("pid").GetInt32() == victim);
+        var log = edge.WaitForLog(l => Msg(l, "idle pre-started worker exited; replacing it") && l.GetProperty("pid").GetInt32() == victim);
         Assert.Contains("SIGKILL", log.GetProperty("how").GetString());
         Assert.Equal("200 steady", await Get(edge, "steady.test"));
         Assert.False(edge.HasExited);
