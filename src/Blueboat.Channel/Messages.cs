@@ -174,12 +174,20 @@ public sealed record AppLoaded(bool Ok, string Error, long InitMicroseconds, Cod
     }
 }
 
-/// <summary>Asks a freshly started worker to start V8 and the runtime before it is given an app.</summary>
-public sealed record WarmUp(int ArrayBufferLimitMb)
+/// <summary>
+/// Asks a freshly started worker to start V8 and the runtime before it is given an app; a
+/// pre-started worker also runs the runtime's request path once (an idle pool worker has the
+/// time; a worker started for a waiting request does not).
+/// </summary>
+public sealed record WarmUp(int ArrayBufferLimitMb, bool RunRequestPath)
 {
-    public void Write(FrameWriter w) => w.U32((uint)ArrayBufferLimitMb);
+    public void Write(FrameWriter w) => w.U32((uint)ArrayBufferLimitMb).U8(RunRequestPath ? (byte)1 : (byte)0);
 
-    public static WarmUp Read(ReadOnlySpan<byte> payload) => new((int)new FrameReader(payload).U32());
+    public static WarmUp Read(ReadOnlySpan<byte> payload)
+    {
+        var r = new FrameReader(payload);
+        return new WarmUp((int)r.U32(), r.U8() != 0);
+    }
 }
 
 /// <summary>A worker's answer to WarmUp: how long the engine and runtime took to start.</summary>

@@ -59,7 +59,7 @@ internal sealed class WorkerLoop : IRuntimeHost
             switch (ev)
             {
                 case WorkerEvent.Warm warm:
-                    WarmUp(warm.Request.ArrayBufferLimitMb);
+                    WarmUp(warm.Request);
                     break;
                 case WorkerEvent.Load load:
                     Load(load.App);
@@ -88,20 +88,20 @@ internal sealed class WorkerLoop : IRuntimeHost
     /// its own code. The ArrayBuffer cap is fixed at engine creation: the supervisor gives this
     /// worker only apps whose heap limit equals it.
     /// </summary>
-    private void WarmUp(int arrayBufferLimitMb)
+    private void WarmUp(WarmUp request)
     {
         var started = Stopwatch.GetTimestamp();
-        if (engine is null)
+        if (engine is null) CreateEngine(request.ArrayBufferLimitMb);
+        if (request.RunRequestPath)
         {
-            CreateEngine(arrayBufferLimitMb);
             try
             {
                 engine!.WarmUp();
                 WarmUpRequestPath();
             }
             catch (ScriptEngineException e) { Log(LogLevel.Warn, initRequestId, $"runtime warm-up failed (the first request compiles instead): {e.ErrorDetails}"); }
+            ProcessName.Set(ProcessName.Idle); // only pool workers wait idle; one started for an app is named once it runs it
         }
-        ProcessName.Set(ProcessName.Idle);
         channel.Send(FrameKind.Warmed, 0, new Warmed((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds), static (w, m) => m.Write(w));
     }
 

@@ -146,7 +146,7 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
     private async Task<WorkerProcess> StartDedicatedAsync()
     {
         var worker = await WorkerProcess.StartAsync(services).ConfigureAwait(false);
-        worker.BeginWarmUp(limits.Worker.HeapMb);
+        worker.BeginWarmUp(limits.Worker.HeapMb, runRequestPath: false);
         return worker;
     }
 

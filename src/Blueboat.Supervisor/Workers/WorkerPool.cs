@@ -17,11 +17,13 @@ public sealed class WorkerPool : IDisposable
     private readonly Lock gate = new();
     private readonly List<WorkerProcess> idle = new();
     private readonly Queue<TaskCompletionSource<WorkerProcess?>> waiters = new(); // requests waiting for a warming worker
+    private readonly HashSet<WorkerProcess> warming = new(); // started, engine not yet ready
+    private readonly HashSet<Task> starts = new(); // starts in progress, which shutting down waits for
     private readonly Timer retry;
     private int starting;
     private int failuresInARow;
     private DateTime nextStartAt = DateTime.MinValue;
-    private bool disposed;
+    private volatile bool disposed;
 
     /// <summary>How long a worker may take to start its engine before it counts as failed.</summary>
     public static readonly TimeSpan WarmTimeout = TimeSpan.FromSeconds(15);
@@ -122,7 +124,12 @@ public sealed class WorkerPool : IDisposable
             if (toStart <= 0) return;
             starting += toStart;
         }
-        for (var i = 0; i < toStart; i++) _ = StartOneAsync();
+        for (var i = 0; i < toStart; i++)
+        {
+            var start = StartOneAsync();
+            lock (gate) starts.Add(start);
+            start.ContinueWith(t => { lock (gate) starts.Remove(t); }, TaskScheduler.Default);
+        }
     }
 
     private async Task StartOneAsync()
@@ -131,12 +138,15 @@ public sealed class WorkerPool : IDisposable
         try
         {
             worker = await WorkerProcess.StartAsync(services).ConfigureAwait(false);
-            worker.BeginWarmUp(HeapMb);
+            lock (gate) warming.Add(worker); // from here on, shutting down stops it too
+            if (disposed) throw new OperationCanceledException("shutting down");
+            worker.BeginWarmUp(HeapMb, runRequestPath: true);
             var warmed = await worker.WarmedAsync(WarmTimeout).ConfigureAwait(false);
             TaskCompletionSource<WorkerProcess?>? waiter = null;
             lock (gate)
             {
                 starting--;
+                warming.Remove(worker);
                 if (!disposed)
                 {
                     if (waiters.TryDequeue(out waiter)) failuresInARow = 0; // a request is waiting for this very worker
@@ -146,6 +156,7 @@ public sealed class WorkerPool : IDisposable
             if (disposed)
             {
                 worker.Stop();
+                await worker.Exited.ConfigureAwait(false);
                 return;
             }
             log.Info("worker pre-started", ("pid", worker.Pid), ("warm_ms", Math.Round(warmed.WarmMicroseconds / 1000.0, 2)),
@@ -163,10 +174,15 @@ public sealed class WorkerPool : IDisposable
             lock (gate)
             {
                 starting--;
+                if (worker is not null) warming.Remove(worker);
                 if (waiters.Count > starting) waiters.TryDequeue(out orphan); // more waiting than warming: one starts its own
             }
             orphan?.TrySetResult(null);
-            worker?.Kill();
+            if (worker is not null)
+            {
+                worker.Stop();
+                await worker.Exited.ConfigureAwait(false); // reaped, its cgroup removed
+            }
             if (disposed) return;
             log.Warn("pre-started worker failed to start", ("pid", worker?.Pid), ("error", e.Message));
             Failed();
@@ -202,16 +218,18 @@ public sealed class WorkerPool : IDisposable
             log.Warn("pre-started workers keep failing; backing off", ("failures_in_a_row", failures), ("next_start_in_s", wait.TotalSeconds));
     }
 
-    /// <summary>Stops the idle workers and waits (briefly) until they are reaped.</summary>
+    /// <summary>Stops the idle and warming workers and waits (briefly) until they are reaped (so their cgroups are gone).</summary>
     public void Dispose()
     {
         List<WorkerProcess> stopping;
         List<TaskCompletionSource<WorkerProcess?>> waiting;
+        List<Task> inProgress;
         lock (gate)
         {
             disposed = true;
-            stopping = idle.ToList();
+            stopping = idle.Concat(warming).ToList();
             idle.Clear();
+            inProgress = starts.ToList();
             waiting = waiters.ToList();
             waiters.Clear();
         }
@@ -219,5 +237,8 @@ public sealed class WorkerPool : IDisposable
         retry.Dispose();
         foreach (var worker in stopping) worker.Stop();
         foreach (var worker in stopping) worker.Exited.Wait(TimeSpan.FromSeconds(2));
+        // A start caught mid-fork stops its worker itself once it sees the pool closed.
+        try { Task.WaitAll(inProgress.ToArray(), TimeSpan.FromSeconds(3)); }
+        catch (AggregateException) { }
     }
 }

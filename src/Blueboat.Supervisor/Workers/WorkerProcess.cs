@@ -68,11 +68,11 @@ public sealed class WorkerProcess : IDisposable
         return worker;
     }
 
-    /// <summary>Asks the worker to start V8 and the runtime now; <see cref="WarmedAsync"/> completes when they are.</summary>
-    public void BeginWarmUp(int heapMb)
+    /// <summary>Asks the worker to start V8 and the runtime now (and run the request path once, for a pool worker); <see cref="WarmedAsync"/> completes when they are.</summary>
+    public void BeginWarmUp(int heapMb, bool runRequestPath)
     {
         WarmHeapMb = heapMb;
-        channel.Send(FrameKind.Warm, 0, new WarmUp(heapMb), static (w, m) => m.Write(w));
+        channel.Send(FrameKind.Warm, 0, new WarmUp(heapMb, runRequestPath), static (w, m) => m.Write(w));
     }
 
     /// <summary>Waits until the worker reports its engine ready; a worker that dies or hangs instead fails.</summary>
