@@ -5,6 +5,7 @@
 # starts that are not all in the same instant), read from the admin endpoint's /health.
 # Prints one machine-readable line last:  cold_start_ms p50=.. p99=.. max=.. runs=N pool=P
 # Usage: bench/cold-start.sh [RUNS] [POOL]   (defaults 20 and 2; needs out/blueboat-edge: make build)
+# COLD_START_STDERR=FILE keeps the server's stderr (it is dropped otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20}
