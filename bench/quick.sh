@@ -30,7 +30,7 @@ start_server
 curl -s "http://127.0.0.1:$port/" >/dev/null
 wrk -t2 -c64 -d10s "http://127.0.0.1:$port/" | grep -E 'Requests/sec|Latency'
 sleep 1
-worker=$(pgrep -P "$pid" | head -n 1)
+worker=$(pgrep -P "$pid" -x blueboat-app | head -n 1) # not the idle pre-started one (blueboat-idle)
 echo "RSS supervisor: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$pid/status)"
 echo "RSS idle worker: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$worker/status)"
 stop_server

@@ -32,6 +32,7 @@ public static class CommandLine
           --fetch-allow CIDR           let app fetch() reach this private or loopback range (repeatable; all such ranges are refused by default)
           --metadata-ttl-ms N          how long app metadata and routes are cached (default 5000; a local store is also watched)
           --idle-timeout-secs N        stop an app's worker after this long without requests (default 400)
+          --worker-pool N              idle pre-started workers kept ready for apps not yet running (default 2; 0: none)
           --admin-listen ADDR|unix:P   admin endpoint on a loopback ADDR:PORT or a Unix socket (off by default)
           --admin-token-file FILE      the admin endpoint's bearer token (at least 16 characters)
           --init-budget-ms N           time an app's modules may take to load (default 3000)

@@ -22,7 +22,11 @@ public static class ServeCommand
         using var memory = MemoryCgroup.Create(options.WorkerMemoryMb * 1024L * 1024, log);
         using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe") { Memory = memory };
         using var fetch = new Blueboat.Supervisor.Outbound.FetchProxy(new Blueboat.Supervisor.Outbound.OutboundPolicy(options.FetchAllow), log);
-        var services = new WorkerServices(launcher, log, fetch);
+        // One app needs at most one spare worker (it replaces a crashed one fast); many apps need more.
+        var poolSize = options.Store.IsSet ? options.WorkerPool : Math.Min(options.WorkerPool, 1);
+        using var pool = poolSize > 0 ? new WorkerPool(new WorkerServices(launcher, log, fetch), poolSize, options.HeapLimitMb) : null;
+        pool?.Start(); // warms up in the background while the listener starts
+        var services = new WorkerServices(launcher, log, fetch) { Pool = pool, CodeCache = new CodeCacheStore(CodeCacheBytes) };
         var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),
             new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox), TimeSpan.FromMilliseconds(options.WallLimitMs),
             options.MaxConcurrentRequests);
@@ -84,7 +88,7 @@ public static class ServeCommand
                     {
                         if (adminAddress.StartsWith("unix:", StringComparison.Ordinal)) k.ListenUnixSocket(adminAddress[5..]);
                         else k.Listen(ServeOptions.ParseEndpoint(adminAddress));
-                    }, new AdminHttpApplication(storeApps!, token, log), log);
+                    }, new AdminHttpApplication(storeApps!, token, log) { Pool = pool }, log);
                     admin.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
                     log.Info("admin endpoint listening", ("address", string.Join(" ", admin.Addresses)));
                 }
@@ -99,7 +103,8 @@ public static class ServeCommand
                 Console.Error.WriteLine($"blueboat-edge: {e.Message}");
                 return 1;
             }
-            log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("apps", source), ("pid", Environment.ProcessId));
+            log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("apps", source), ("pid", Environment.ProcessId),
+                ("worker_pool", poolSize));
 
             stop.Token.WaitHandle.WaitOne();
             log.Info("stopping");
@@ -117,6 +122,9 @@ public static class ServeCommand
             foreach (var d in disposables) d.Dispose();
         }
     }
+
+    /// <summary>Memory for the V8 code cache of app versions (a small app's is a few KB).</summary>
+    private const long CodeCacheBytes = 64L * 1024 * 1024;
 
     private static byte[] ReadToken(string path)
     {

@@ -23,6 +23,7 @@ public sealed class ServeOptions
     public long MaxRequestBody { get; private set; } = 64L * 1024 * 1024;
     public int MetadataTtlMs { get; private set; } = 5000;
     public int IdleTimeoutSecs { get; private set; } = 400;
+    public int WorkerPool { get; private set; } = 2;
     public string? AdminListen { get; private set; }
     public string? AdminTokenFile { get; private set; }
     public bool ShowHelp { get; private set; }
@@ -103,6 +104,9 @@ public sealed class ServeOptions
                     break;
                 case "--idle-timeout-secs":
                     o.IdleTimeoutSecs = (int)r.Number(1, 86_400 * 30, o.IdleTimeoutSecs);
+                    break;
+                case "--worker-pool":
+                    o.WorkerPool = (int)r.Number(0, 256, o.WorkerPool);
                     break;
                 case "--admin-listen":
                     o.AdminListen = r.OptionalValue();

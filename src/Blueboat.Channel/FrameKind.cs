@@ -14,6 +14,7 @@ public enum FrameKind : byte
     RequestEnd = 4,
     Cancel = 5,
     FetchResponse = 6, // the outcome of a worker's fetch, which the supervisor performed
+    Warm = 7, // start the V8 engine and the runtime now, before any app is known (pre-started workers)
 
     // worker -> supervisor
     AppLoaded = 16,
@@ -23,6 +24,8 @@ public enum FrameKind : byte
     Log = 20,
     FetchRequest = 22, // app code called fetch(); workers have no network, so the supervisor performs it
     Retiring = 21, // the worker will take no new requests (e.g. its heap limit was hit) and is about to exit
+    Warmed = 23, // the engine and runtime are ready; the worker waits for LoadApp
+    CodeCache = 24, // V8 code cache of the app's modules, for the next worker of the same app version
 }
 
 public static class FrameLayout

@@ -82,15 +82,21 @@ public sealed record WorkerLimits(int CpuMsPerRequest, int HeapMb, SandboxMode S
     public static readonly WorkerLimits Default = new(1000, 128);
 }
 
-/// <summary>Binds a started worker to one app version: its files, entry module, env and limits.</summary>
+/// <summary>
+/// Binds a started worker to one app version: its files, entry module, env and limits, and the V8
+/// code cache an earlier worker of the same version produced (empty when there is none yet).
+/// </summary>
 public sealed record LoadApp(string Name, string Version, string EntryModule, int InitBudgetMs, WorkerLimits Limits, IReadOnlyDictionary<string, string> Env, IReadOnlyDictionary<string, byte[]> Files)
 {
+    public IReadOnlyList<ModuleCodeCache> CodeCache { get; init; } = [];
+
     public void Write(FrameWriter w)
     {
         w.Str(Name).Str(Version).Str(EntryModule).U32((uint)InitBudgetMs).U32((uint)Limits.CpuMsPerRequest).U32((uint)Limits.HeapMb).U8((byte)Limits.Sandbox).U32((uint)Env.Count);
         foreach (var (k, v) in Env) w.Str(k).Str(v);
         w.U32((uint)Files.Count);
         foreach (var (path, data) in Files) w.Str(path).Bytes(data);
+        ModuleCodeCache.WriteAll(w, CodeCache);
     }
 
     public static LoadApp Read(ReadOnlySpan<byte> payload)
@@ -107,20 +113,89 @@ public sealed record LoadApp(string Name, string Version, string EntryModule, in
         var fileCount = r.U32();
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         for (var i = 0; i < fileCount; i++) files[r.Str()] = r.Bytes().ToArray();
-        return new LoadApp(name, version, entry, budget, limits, env, files);
+        var cache = ModuleCodeCache.ReadAll(ref r);
+        return new LoadApp(name, version, entry, budget, limits, env, files) { CodeCache = cache };
     }
 }
 
-/// <summary>The worker's answer to LoadApp: ready, or the reason the app failed to initialise.</summary>
-public sealed record AppLoaded(bool Ok, string Error, long InitMicroseconds)
+/// <summary>V8 code cache data for one module of an app package, by its path in the package.</summary>
+public sealed record ModuleCodeCache(string Path, byte[] Data)
 {
-    public void Write(FrameWriter w) => w.U8(Ok ? (byte)1 : (byte)0).Str(Error).I64(InitMicroseconds);
+    /// <summary>Modules one cache message may carry; an app with more gets the rest compiled from source.</summary>
+    public const int MaxModules = 4096;
+
+    public static void WriteAll(FrameWriter w, IReadOnlyList<ModuleCodeCache> modules)
+    {
+        w.U32((uint)modules.Count);
+        foreach (var m in modules) w.Str(m.Path).Bytes(m.Data);
+    }
+
+    public static List<ModuleCodeCache> ReadAll(ref FrameReader r)
+    {
+        var count = r.U32();
+        if (count > MaxModules) throw new ChannelProtocolException($"{count} code cache entries in one frame, more than {MaxModules}");
+        var list = new List<ModuleCodeCache>((int)count);
+        for (var i = 0; i < count; i++) list.Add(new ModuleCodeCache(r.Str(), r.Bytes().ToArray()));
+        return list;
+    }
+
+    public static List<ModuleCodeCache> Read(ReadOnlySpan<byte> payload)
+    {
+        var r = new FrameReader(payload);
+        return ReadAll(ref r);
+    }
+}
+
+/// <summary>What became of the code cache a worker was given with its app.</summary>
+public enum CodeCacheOutcome : byte
+{
+    /// <summary>No cache was given (the first worker of a version).</summary>
+    None = 0,
+    /// <summary>V8 accepted the cache of every module it was given.</summary>
+    Accepted = 1,
+    /// <summary>V8 refused the cache of at least one module (another V8 build, other source, damaged data); those compiled from source.</summary>
+    Rejected = 2,
+}
+
+/// <summary>The worker's answer to LoadApp: ready, or the reason the app failed to initialise, and what V8 made of the code cache.</summary>
+public sealed record AppLoaded(bool Ok, string Error, long InitMicroseconds, CodeCacheOutcome CodeCache = CodeCacheOutcome.None)
+{
+    public void Write(FrameWriter w) => w.U8(Ok ? (byte)1 : (byte)0).Str(Error).I64(InitMicroseconds).U8((byte)CodeCache);
 
     public static AppLoaded Read(ReadOnlySpan<byte> payload)
     {
         var r = new FrameReader(payload);
-        return new AppLoaded(r.U8() != 0, r.Str(), r.I64());
+        var ok = r.U8() != 0;
+        var error = r.Str();
+        var micros = r.I64();
+        var cache = r.U8();
+        if (cache > (byte)CodeCacheOutcome.Rejected) throw new ChannelProtocolException($"unknown code cache outcome {cache}");
+        return new AppLoaded(ok, error, micros, (CodeCacheOutcome)cache);
     }
+}
+
+/// <summary>
+/// Asks a freshly started worker to start V8 and the runtime before it is given an app; a
+/// pre-started worker also runs the runtime's request path once (an idle pool worker has the
+/// time; a worker started for a waiting request does not).
+/// </summary>
+public sealed record WarmUp(int ArrayBufferLimitMb, bool RunRequestPath)
+{
+    public void Write(FrameWriter w) => w.U32((uint)ArrayBufferLimitMb).U8(RunRequestPath ? (byte)1 : (byte)0);
+
+    public static WarmUp Read(ReadOnlySpan<byte> payload)
+    {
+        var r = new FrameReader(payload);
+        return new WarmUp((int)r.U32(), r.U8() != 0);
+    }
+}
+
+/// <summary>A worker's answer to WarmUp: how long the engine and runtime took to start.</summary>
+public sealed record Warmed(long WarmMicroseconds)
+{
+    public void Write(FrameWriter w) => w.I64(WarmMicroseconds);
+
+    public static Warmed Read(ReadOnlySpan<byte> payload) => new(new FrameReader(payload).I64());
 }
 
 /// <summary>A fetch() from app code, for the supervisor to perform under the app's outbound policy.</summary>

@@ -28,6 +28,9 @@ internal sealed class ChannelInbox(FrameConnection channel, BlockingCollection<W
     {
         switch (kind)
         {
+            case FrameKind.Warm:
+                events.Add(new WorkerEvent.Warm(WarmUp.Read(payload)));
+                break;
             case FrameKind.LoadApp:
                 events.Add(new WorkerEvent.Load(LoadApp.Read(payload)));
                 break;

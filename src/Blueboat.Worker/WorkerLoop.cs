@@ -16,7 +16,10 @@ internal sealed class WorkerLoop : IRuntimeHost
 {
     private readonly FrameConnection channel;
     private readonly BlockingCollection<WorkerEvent> events;
-    private JsEngine engine = null!; // created by Load, once the app's limits are known
+    private JsEngine? engine; // created by WarmUp (pre-started workers) or by Load
+    private int engineArrayBufferMb; // the ArrayBuffer cap the engine was created with; fixed for its life
+    private bool codeCachePending; // the app is loaded and its code cache not yet sent
+    private bool dispatchedSinceLoad; // the cache waits for a first request: it then holds what that compiled, and never delays it
     private readonly HashSet<uint> open = new();
     private readonly Dictionary<uint, string> requestIds = new(); // exchange -> request id, for the worker's own log lines
     private readonly Dictionary<uint, long> busyTicks = new();
@@ -47,10 +50,17 @@ internal sealed class WorkerLoop : IRuntimeHost
 
     public int Run()
     {
-        foreach (var ev in events.GetConsumingEnumerable())
+        while (true)
         {
+            if (codeCachePending && dispatchedSinceLoad && events.Count == 0) SendCodeCache();
+            WorkerEvent ev;
+            try { ev = events.Take(); }
+            catch (InvalidOperationException) { return 0; } // completed: no more events will come
             switch (ev)
             {
+                case WorkerEvent.Warm warm:
+                    WarmUp(warm.Request);
+                    break;
                 case WorkerEvent.Load load:
                     Load(load.App);
                     break;
@@ -71,7 +81,72 @@ internal sealed class WorkerLoop : IRuntimeHost
                     return 0;
             }
         }
-        return 0;
+    }
+
+    /// <summary>
+    /// Starts V8 and the runtime before any app is known, so that loading an app later costs only
+    /// its own code. The ArrayBuffer cap is fixed at engine creation: the supervisor gives this
+    /// worker only apps whose heap limit equals it.
+    /// </summary>
+    private void WarmUp(WarmUp request)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (engine is null) CreateEngine(request.ArrayBufferLimitMb);
+        if (request.RunRequestPath)
+        {
+            try
+            {
+                engine!.WarmUp();
+                WarmUpRequestPath();
+            }
+            catch (ScriptEngineException e) { Log(LogLevel.Warn, initRequestId, $"runtime warm-up failed (the first request compiles instead): {e.ErrorDetails}"); }
+            ProcessName.Set(ProcessName.Idle); // only pool workers wait idle; one started for an app is named once it runs it
+        }
+        channel.Send(FrameKind.Warmed, 0, new Warmed((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds), static (w, m) => m.Write(w));
+    }
+
+    /// <summary>An exchange id never open: the runtime's answer to the warm-up request is dropped by <see cref="Respond"/>.</summary>
+    private const uint WarmUpExchange = uint.MaxValue;
+
+    /// <summary>
+    /// Runs the platform's own request path once on a synthetic request before any app exists
+    /// (the runtime answers it 404 with no app code to call), so that the C# and JS code of a
+    /// dispatch and of its answer are compiled before the first real request.
+    /// </summary>
+    private void WarmUpRequestPath()
+    {
+        var head = new RequestHead("GET", "https://warm.invalid/", "warm-up", "127.0.0.1", [new("host", "warm.invalid")]);
+        currentEventJson = RuntimeEvents.ForRequest(WarmUpExchange, head, 0);
+        EnterJs(WarmUpExchange);
+        currentEventJson = "{}";
+        _ = RuntimeEvents.ParseHeaderLines("[[\"content-type\",\"text/plain\"]]");
+        _ = JsonSerializer.Serialize(new Dictionary<string, string>(), WorkerJson.Default.DictionaryStringString);
+    }
+
+    private void CreateEngine(int arrayBufferLimitMb)
+    {
+        // ArrayBuffer memory lives outside the V8 heap: it gets the same cap, so neither can exhaust the box.
+        engine = new JsEngine(this, maxArrayBufferBytes: (ulong)arrayBufferLimitMb * 1024 * 1024);
+        engineArrayBufferMb = arrayBufferLimitMb;
+    }
+
+    /// <summary>
+    /// Sends the supervisor the V8 code cache of the app's modules, once the loop has nothing else
+    /// to do (so neither loading nor the first request waits for it); the next worker of this app
+    /// version compiles from it.
+    /// </summary>
+    private void SendCodeCache()
+    {
+        codeCachePending = false;
+        List<ModuleCodeCache> cache;
+        try { cache = engine!.ProduceCodeCache(); }
+        catch (ScriptEngineException e)
+        {
+            Log(LogLevel.Warn, initRequestId, $"no code cache for this app version: {e.Message}");
+            return;
+        }
+        if (cache.Count == 0) return;
+        channel.Send(FrameKind.CodeCache, 0, cache, static (w, c) => ModuleCodeCache.WriteAll(w, c));
     }
 
     private void Load(LoadApp app)
@@ -82,22 +157,30 @@ internal sealed class WorkerLoop : IRuntimeHost
             return;
         }
         limits = app.Limits;
-        // ArrayBuffer memory lives outside the V8 heap: it gets the same cap, so neither can exhaust the box.
-        engine = new JsEngine(this, maxArrayBufferBytes: (ulong)app.Limits.HeapMb * 1024 * 1024);
-        engine.SetHeapLimit(app.Limits.HeapMb);
         var started = Stopwatch.GetTimestamp();
+        if (this.engine is null) CreateEngine(app.Limits.HeapMb);
+        else if (engineArrayBufferMb != app.Limits.HeapMb)
+        {
+            // The supervisor pairs apps with pre-started workers of the same heap limit; a mismatch is its bug.
+            SendLoaded(new AppLoaded(false, $"this worker was started for a heap limit of {engineArrayBufferMb} MB, not the app's {app.Limits.HeapMb} MB", 0));
+            return;
+        }
+        var engine = this.engine!;
+        engine.SetHeapLimit(app.Limits.HeapMb);
         var timedOut = false;
         using var budget = new Timer(_ => { timedOut = true; engine.Interrupt(); }, null, app.InitBudgetMs, Timeout.Infinite);
         try
         {
             var envJson = JsonSerializer.Serialize(new Dictionary<string, string>(app.Env), WorkerJson.Default.DictionaryStringString);
-            engine.LoadApp(new AppPackage(new Dictionary<string, byte[]>(app.Files)), app.EntryModule, envJson);
+            var cacheOutcome = engine.LoadApp(new AppPackage(new Dictionary<string, byte[]>(app.Files)), app.EntryModule, envJson, app.CodeCache);
             WaitForTopLevelAwait(started, app.InitBudgetMs, ref timedOut);
             budget.Change(Timeout.Infinite, Timeout.Infinite);
             if (timedOut) throw new TimeoutException($"app initialisation exceeded its budget of {app.InitBudgetMs} ms");
+            ProcessName.Set(ProcessName.App);
             LockDown(app.Limits.Sandbox);
             loaded = true;
-            SendLoaded(new AppLoaded(true, "", (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds));
+            codeCachePending = cacheOutcome != CodeCacheOutcome.Accepted; // an accepted cache is already what the supervisor holds
+            SendLoaded(new AppLoaded(true, "", (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds, cacheOutcome));
         }
         catch (Exception e)
         {
@@ -203,6 +286,7 @@ internal sealed class WorkerLoop : IRuntimeHost
             SendResponse(ready.ExchangeId, 503, [new("content-type", "text/plain; charset=utf-8")], "the app is not loaded"u8, 0);
             return;
         }
+        dispatchedSinceLoad = true;
         open.Add(ready.ExchangeId);
         requestIds[ready.ExchangeId] = ready.Head.RequestId;
         currentEventJson = RuntimeEvents.ForRequest(ready.ExchangeId, ready.Head, ready.Body.Length);
@@ -243,7 +327,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         if (tracked) watchdog.Arm(limits.CpuMsPerRequest * 1_000_000L - cpuNsByExchange.GetValueOrDefault(exchange));
         try
         {
-            engine.Dispatch();
+            engine!.Dispatch();
         }
         catch (ScriptInterruptedException) when (watchdog.Fired)
         {
@@ -281,7 +365,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         if (exchange != 0 && open.Contains(exchange) && pendingByExchange.GetValueOrDefault(exchange) == 0)
         {
             currentEventJson = RuntimeEvents.ForAbandon(exchange);
-            try { engine.Dispatch(); }
+            try { engine!.Dispatch(); }
             catch (ScriptEngineException e) { Log(LogLevel.Error, "", $"runtime dispatch failed: {e.ErrorDetails}"); }
             if (open.Remove(exchange)) // the runtime could not answer it: answer plainly
                 SendResponse(exchange, 500, [new("content-type", "text/plain; charset=utf-8")], "the app did not answer"u8, 0);

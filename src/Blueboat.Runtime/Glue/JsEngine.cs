@@ -1,5 +1,6 @@
 using System.Reflection;
 using Blueboat.Apps;
+using Blueboat.Channel;
 using Microsoft.ClearScript;
 using Microsoft.ClearScript.JavaScript;
 using Microsoft.ClearScript.V8;
@@ -15,6 +16,8 @@ public sealed class JsEngine : IDisposable
     private readonly V8ScriptEngine engine;
     private readonly V8Script dispatchScript;
     private AppPackage? package;
+    private PackageModuleLoader? loader;
+    private readonly List<V8Script> precompiled = new(); // modules compiled from their code cache, kept for the engine's life
 
     public JsEngine(IRuntimeHost host, ulong maxArrayBufferBytes = ulong.MaxValue)
     {
@@ -28,11 +31,15 @@ public sealed class JsEngine : IDisposable
     /// <summary>
     /// Gives the runtime the app's env and files, then evaluates its entry module. With a
     /// top-level await the evaluation finishes later; the runtime reports it through AppReady.
+    /// Modules with an entry in <paramref name="codeCache"/> are compiled from it first (V8 checks
+    /// that it matches the source and this V8 build, and compiles from source where it does not).
     /// </summary>
-    public void LoadApp(AppPackage appPackage, string entryModule, string envJson)
+    public CodeCacheOutcome LoadApp(AppPackage appPackage, string entryModule, string envJson, IReadOnlyList<ModuleCodeCache>? codeCache = null)
     {
         package = appPackage;
-        engine.DocumentSettings.Loader = new PackageModuleLoader(appPackage);
+        loader = new PackageModuleLoader(appPackage);
+        engine.DocumentSettings.Loader = loader;
+        var outcome = CompileFromCache(codeCache ?? []);
         // The token proves to the runtime that the app namespace comes from this entry module,
         // which app code cannot read, and not from app code calling the internal hook itself.
         var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
@@ -42,6 +49,60 @@ public sealed class JsEngine : IDisposable
         var specifier = "./" + entryModule;
         engine.Execute(new DocumentInfo(entry) { Category = ModuleCategory.Standard },
             $"import * as app from {JsString(specifier)};\n__bb_set_app_module(app, {JsString(token)});\n");
+        return outcome;
+    }
+
+    /// <summary>
+    /// Compiles each cached module ahead of its import: ClearScript keeps the compiled module by
+    /// document and code, so the import that follows finds it instead of compiling the source.
+    /// </summary>
+    private CodeCacheOutcome CompileFromCache(IReadOnlyList<ModuleCodeCache> codeCache)
+    {
+        if (codeCache.Count == 0) return CodeCacheOutcome.None;
+        var allAccepted = true;
+        foreach (var module in codeCache)
+        {
+            if (module.Data.Length == 0 || loader!.DocumentFor(module.Path) is not { } doc)
+            {
+                allAccepted = false; // no data, or cache for a file this package does not have
+                continue;
+            }
+            try
+            {
+                precompiled.Add(engine.Compile(doc.Document.Info, doc.Code, V8CacheKind.Code, module.Data, out var accepted));
+                allAccepted &= accepted;
+            }
+            catch (ScriptEngineException)
+            {
+                // Not compilable as a module: its import reports the error with the app's context.
+                allAccepted = false;
+            }
+        }
+        return allAccepted ? CodeCacheOutcome.Accepted : CodeCacheOutcome.Rejected;
+    }
+
+    /// <summary>
+    /// V8 code cache for every module the app has loaded so far. Made after the app has run a
+    /// while, it also holds the functions compiled since (not only the eagerly compiled ones).
+    /// </summary>
+    public List<ModuleCodeCache> ProduceCodeCache()
+    {
+        var produced = new List<ModuleCodeCache>();
+        if (loader is null) return produced;
+        foreach (var (path, document, code) in loader.Loaded)
+        {
+            if (produced.Count == ModuleCodeCache.MaxModules) break;
+            try
+            {
+                using var script = engine.Compile(document.Info, code, V8CacheKind.Code, out var bytes);
+                if (bytes is { Length: > 0 }) produced.Add(new ModuleCodeCache(path, bytes));
+            }
+            catch (ScriptEngineException)
+            {
+                // A module that failed to compile has no cache; the others still do.
+            }
+        }
+        return produced;
     }
 
     private static string JsString(string value) => System.Text.Json.JsonSerializer.Serialize(value, RuntimeJson.Default.String);
@@ -51,6 +112,19 @@ public sealed class JsEngine : IDisposable
     {
         engine.MaxRuntimeHeapSize = (UIntPtr)((ulong)megabytes * 1024 * 1024);
         engine.RuntimeHeapSizeSampleInterval = TimeSpan.FromMilliseconds(5);
+    }
+
+    /// <summary>Compiles the runtime's request path ahead of any app (see <see cref="RuntimeWarmUp"/>).</summary>
+    public void WarmUp()
+    {
+        engine.Execute(new DocumentInfo("blueboat:warmup.js"), RuntimeWarmUp.Script);
+        // Module loading through a document loader, once, on modules of our own (apps get their own loader and documents).
+        engine.DocumentSettings.Loader = new PackageModuleLoader(new AppPackage(RuntimeWarmUp.Modules()));
+        engine.Execute(new DocumentInfo(PackageModuleLoader.UriFor("__warm__/entry.mjs")) { Category = ModuleCategory.Standard }, RuntimeWarmUp.EntryModule);
+        // What LoadApp uses for the first time otherwise: the random source (.NET loads OpenSSL on
+        // first use, milliseconds) and the JSON writer of the bootstrap call.
+        System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+        _ = JsString("warm");
     }
 
     /// <summary>Runs the runtime's dispatcher for the event the host currently exposes.</summary>

@@ -12,7 +12,9 @@ namespace Blueboat.Runtime.Glue;
 /// </summary>
 internal sealed class PackageModuleLoader(AppPackage package) : DocumentLoader
 {
-    private readonly Dictionary<string, Document> loaded = new(StringComparer.Ordinal);
+    // Each path keeps one Document (and so one DocumentInfo unique id) for the engine's life:
+    // ClearScript finds a module compiled ahead with its code cache by that id and the code.
+    private readonly Dictionary<string, (Document Document, string Code)> loaded = new(StringComparer.Ordinal);
 
     public const string Scheme = "app";
 
@@ -20,22 +22,35 @@ internal sealed class PackageModuleLoader(AppPackage package) : DocumentLoader
 
     public static string PathOf(Uri uri) => Uri.UnescapeDataString(uri.AbsolutePath).TrimStart('/');
 
+    /// <summary>The modules loaded so far, by package path, with their source.</summary>
+    public IReadOnlyList<(string Path, Document Document, string Code)> Loaded
+    {
+        get { lock (loaded) return loaded.Select(kv => (kv.Key, kv.Value.Document, kv.Value.Code)).ToList(); }
+    }
+
+    /// <summary>The document of one package file, made once; null when the package has no such file.</summary>
+    public (Document Document, string Code)? DocumentFor(string path)
+    {
+        lock (loaded)
+        {
+            if (loaded.TryGetValue(path, out var known)) return known;
+            if (package.Get(path) is not { } bytes) return null;
+            var code = Encoding.UTF8.GetString(bytes);
+            var made = (Document: (Document)new StringDocument(new DocumentInfo(UriFor(path)) { Category = ModuleCategory.Standard }, code), Code: code);
+            loaded[path] = made;
+            return made;
+        }
+    }
+
     public override Task<Document> LoadDocumentAsync(DocumentSettings settings, DocumentInfo? sourceInfo, string specifier, DocumentCategory category, DocumentContextCallback contextCallback)
     {
         try
         {
             var referrer = sourceInfo?.Uri is { } uri && uri.Scheme == Scheme ? PathOf(uri) : "";
             var path = ModuleResolver.Resolve(package, specifier, referrer);
-            lock (loaded)
-            {
-                if (!loaded.TryGetValue(path, out var doc))
-                {
-                    var code = Encoding.UTF8.GetString(package.Get(path)!);
-                    doc = new StringDocument(new DocumentInfo(UriFor(path)) { Category = ModuleCategory.Standard }, code);
-                    loaded[path] = doc;
-                }
-                return Task.FromResult(doc);
-            }
+            return DocumentFor(path) is { } doc
+                ? Task.FromResult(doc.Document)
+                : Task.FromException<Document>(new FileNotFoundException($"module {path} is not in the package"));
         }
         catch (AppLoadException e)
         {

@@ -17,6 +17,9 @@ namespace Blueboat.Supervisor.Admin;
 /// </summary>
 public sealed class AdminHttpApplication(StoreAppResolver apps, byte[] token, EdgeLog log) : IHttpApplication<IFeatureCollection>
 {
+    /// <summary>The pre-started workers, listed apart from the apps (they belong to none).</summary>
+    public Workers.WorkerPool? Pool { get; init; }
+
     public IFeatureCollection CreateContext(IFeatureCollection contextFeatures) => contextFeatures;
 
     public void DisposeContext(IFeatureCollection context, Exception? exception) { }
@@ -41,7 +44,7 @@ public sealed class AdminHttpApplication(StoreAppResolver apps, byte[] token, Ed
             switch (request.Method, path)
             {
                 case ("GET", ["health"]):
-                    await Json(response, body, 200, w => { w.WriteString("status", "ok"); w.WriteNumber("app_versions", apps.Versions.Count); }).ConfigureAwait(false);
+                    await Json(response, body, 200, w => { w.WriteString("status", "ok"); w.WriteNumber("app_versions", apps.Versions.Count); w.WriteNumber("idle_workers", Pool?.Idle.Count ?? 0); }).ConfigureAwait(false);
                     return;
                 case ("GET", ["apps"]):
                     await ListApps(response, body).ConfigureAwait(false);
@@ -130,6 +133,19 @@ public sealed class AdminHttpApplication(StoreAppResolver apps, byte[] token, Ed
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            w.WriteStartObject("pool");
+            w.WriteNumber("size", Pool?.Size ?? 0);
+            w.WriteStartArray("idle");
+            foreach (var worker in Pool?.Idle ?? [])
+            {
+                w.WriteStartObject();
+                w.WriteNumber("pid", worker.Pid);
+                w.WriteNumber("rss_bytes", ProcessMemory.RssBytes(worker.Pid));
+                w.WriteString("started_at", worker.StartedAt.ToString("O"));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
             w.WriteStartArray("deployed");
             foreach (var app in deployed)
             {

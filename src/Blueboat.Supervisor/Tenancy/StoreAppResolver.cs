@@ -149,7 +149,7 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
         var package = TarPackageReader.Read(new MemoryStream(tar.Data), $"{catalog.Store.Description}: {md.Package}");
         var entry = ModuleResolver.ResolveEntry(package, md.Package);
         var bundle = new AppBundle(StoreKeys.AppNameOf(key), md.Version, md.Env, package, entry, md.Limits);
-        return hosts.GetOrAdd((key, md.Version, hash), _ => new AppHost(bundle, services, options.Limits.With(md.Limits)));
+        return hosts.GetOrAdd((key, md.Version, hash), _ => new AppHost(bundle, services, options.Limits.With(md.Limits)) { VersionId = $"{key}\n{md.Version}\n{hash}" });
     }
 
     /// <summary>Retires replaced versions once idle and evicts versions unused for the idle timeout.</summary>
@@ -169,6 +169,8 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
                 if (mk.Key == id.Key && lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully && ReferenceEquals(lazy.Value.Result, app))
                     byMetadata.TryRemove(mk, out _);
             app.StopWorker(reason);
+            // An idle version may come back and keeps its code cache (bounded); a replaced one will not.
+            if (!isLive) services.CodeCache?.Drop(app.VersionId);
         }
     }
 

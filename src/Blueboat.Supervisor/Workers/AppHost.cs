@@ -1,4 +1,5 @@
 using Blueboat.Apps;
+using Blueboat.Channel;
 using Blueboat.Supervisor.Logging;
 
 namespace Blueboat.Supervisor.Workers;
@@ -12,6 +13,9 @@ namespace Blueboat.Supervisor.Workers;
 public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits limits) : IDisposable
 {
     private readonly EdgeLog log = services.Log;
+
+    /// <summary>What identifies this app version's code (its code cache is kept under it).</summary>
+    public string VersionId { get; init; } = $"{app.Name}\n{app.Version}";
 
     /// <summary>How long a failed start answers for the app before the next attempt.</summary>
     public static readonly TimeSpan FailedStartRetry = TimeSpan.FromSeconds(1);
@@ -93,23 +97,28 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
     {
         WorkerProcess? worker = null;
         var started = DateTime.UtcNow;
+        var preStarted = false;
         try
         {
+            AppLoaded loaded;
             try
             {
-                worker = await WorkerProcess.StartAsync(services, app).ConfigureAwait(false);
-                await worker.LoadAsync(app, limits).ConfigureAwait(false);
+                (worker, preStarted) = await AcquireAsync().ConfigureAwait(false);
+                loaded = await LoadAsync(worker).ConfigureAwait(false);
             }
             catch (WorkerStartException e)
             {
                 // The platform's failure, not the app's: one fresh worker before giving up.
                 log.Warn("worker failed to come up; starting another", ("app", app.Name), ("version", app.Version), ("pid", worker?.Pid), ("error", e.Message));
                 worker?.Kill();
-                worker = await WorkerProcess.StartAsync(services, app).ConfigureAwait(false);
-                await worker.LoadAsync(app, limits).ConfigureAwait(false);
+                worker = await StartDedicatedAsync().ConfigureAwait(false);
+                preStarted = false;
+                loaded = await LoadAsync(worker).ConfigureAwait(false);
             }
             log.Info("worker ready", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid),
-                ("start_ms", Math.Round((DateTime.UtcNow - started).TotalMilliseconds, 2)));
+                ("start_ms", Math.Round((DateTime.UtcNow - started).TotalMilliseconds, 2)),
+                ("load_ms", Math.Round(loaded.InitMicroseconds / 1000.0, 2)),
+                ("pre_started", preStarted), ("code_cache", loaded.CodeCache.ToString().ToLowerInvariant()));
             _ = WatchAsync(worker);
             return worker;
         }
@@ -120,6 +129,37 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
             log.Error("app failed to start", ("app", app.Name), ("version", app.Version), ("pid", worker?.Pid), ("error", e.Message));
             throw e as AppInitException ?? new AppInitException(e.Message);
         }
+    }
+
+    /// <summary>A pre-started worker when the pool has one made for this app's heap limit, else a worker of its own.</summary>
+    private async Task<(WorkerProcess Worker, bool PreStarted)> AcquireAsync()
+    {
+        if (services.Pool is { } pool && await pool.TakeAsync(limits.Worker.HeapMb).ConfigureAwait(false) is { } pooled) return (pooled, true);
+        return (await StartDedicatedAsync().ConfigureAwait(false), false);
+    }
+
+    /// <summary>
+    /// A fresh worker with an engine made for this app's heap limit (the pool is empty, or its
+    /// engines were made for another limit: V8 fixes the ArrayBuffer cap at engine creation).
+    /// The warm-up and the app travel back to back; the worker handles them in order.
+    /// </summary>
+    private async Task<WorkerProcess> StartDedicatedAsync()
+    {
+        var worker = await WorkerProcess.StartAsync(services).ConfigureAwait(false);
+        worker.BeginWarmUp(limits.Worker.HeapMb, runRequestPath: false);
+        return worker;
+    }
+
+    private Task<AppLoaded> LoadAsync(WorkerProcess worker)
+    {
+        if (services.CodeCache is { } cache)
+            worker.CodeCacheProduced = modules =>
+            {
+                cache.Put(VersionId, modules);
+                log.Info("code cache kept", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid),
+                    ("modules", modules.Count), ("bytes", modules.Sum(m => (long)m.Data.Length)));
+            };
+        return worker.LoadAsync(app, limits, services.CodeCache?.Get(VersionId) ?? []);
     }
 
     private async Task WatchAsync(WorkerProcess worker)
@@ -185,5 +225,13 @@ public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker,
     };
 }
 
-/// <summary>What every worker of this supervisor shares: how to start one, the log, and the fetch proxy.</summary>
-public sealed record WorkerServices(WorkerLauncher Launcher, EdgeLog Log, Outbound.FetchProxy Fetch);
+/// <summary>
+/// What every worker of this supervisor shares: how to start one, the log, the fetch proxy, and
+/// (when enabled) the pool of pre-started workers and the code cache of app versions.
+/// </summary>
+public sealed record WorkerServices(WorkerLauncher Launcher, EdgeLog Log, Outbound.FetchProxy Fetch)
+{
+    public WorkerPool? Pool { get; init; }
+
+    public CodeCacheStore? CodeCache { get; init; }
+}

@@ -9,8 +9,9 @@ using Blueboat.Supervisor.Outbound;
 namespace Blueboat.Supervisor.Workers;
 
 /// <summary>
-/// One running worker process bound to one app version, seen from the supervisor: the channel,
-/// the exchanges (requests) in flight on it, and its exit.
+/// One running worker process, seen from the supervisor: the channel, the exchanges (requests) in
+/// flight on it, and its exit. It starts unbound (warmed up, waiting in the pool) and is bound to
+/// one app version by <see cref="LoadAsync"/>, for the rest of its life.
 /// </summary>
 public sealed class WorkerProcess : IDisposable
 {
@@ -24,14 +25,22 @@ public sealed class WorkerProcess : IDisposable
     public const int MaxFetchesInFlight = 64;
     private readonly ConcurrentDictionary<uint, Exchange> exchanges = new();
     private readonly TaskCompletionSource<AppLoaded> loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Warmed> warmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int nextExchangeId;
     private long requestsServed;
 
     public int Pid { get; }
-    public string App { get; }
-    public string Version { get; }
+    /// <summary>The app this worker runs; empty while it waits in the pool.</summary>
+    public string App { get; private set; } = "";
+    public string Version { get; private set; } = "";
     public DateTime StartedAt { get; } = DateTime.UtcNow;
+
+    /// <summary>The heap limit (MB) the worker's engine was started for; 0 until it was asked to warm up.</summary>
+    public int WarmHeapMb { get; private set; }
+
+    /// <summary>Called with the V8 code cache the worker produced for its app version.</summary>
+    public Action<IReadOnlyList<ModuleCodeCache>>? CodeCacheProduced { get; set; }
     public long RequestsServed => Interlocked.Read(ref requestsServed);
     public int InFlight => exchanges.Count;
 
@@ -41,30 +50,51 @@ public sealed class WorkerProcess : IDisposable
 
     private volatile bool retiring;
 
-    private WorkerProcess(int pid, FrameConnection channel, string app, string version, WorkerServices services)
+    private WorkerProcess(int pid, FrameConnection channel, WorkerServices services)
     {
         Pid = pid;
         this.channel = channel;
-        App = app;
-        Version = version;
         log = services.Log;
         fetch = services.Fetch;
         memory = services.Launcher.Memory;
     }
 
-    public static async Task<WorkerProcess> StartAsync(WorkerServices services, AppBundle app)
+    /// <summary>Starts a worker process, not yet bound to any app.</summary>
+    public static async Task<WorkerProcess> StartAsync(WorkerServices services)
     {
         var (pid, socket) = await services.Launcher.LaunchAsync().ConfigureAwait(false);
-        var worker = new WorkerProcess(pid, new FrameConnection(socket), app.Name, app.Version, services);
+        var worker = new WorkerProcess(pid, new FrameConnection(socket), services);
         _ = worker.RunAsync();
         return worker;
     }
 
-    /// <summary>Sends the app to the worker and waits until its module has been evaluated.</summary>
-    public async Task LoadAsync(AppBundle app, AppLimits limits)
+    /// <summary>Asks the worker to start V8 and the runtime now (and run the request path once, for a pool worker); <see cref="WarmedAsync"/> completes when they are.</summary>
+    public void BeginWarmUp(int heapMb, bool runRequestPath)
     {
+        WarmHeapMb = heapMb;
+        channel.Send(FrameKind.Warm, 0, new WarmUp(heapMb, runRequestPath), static (w, m) => m.Write(w));
+    }
+
+    /// <summary>Waits until the worker reports its engine ready; a worker that dies or hangs instead fails.</summary>
+    public async Task<Warmed> WarmedAsync(TimeSpan timeout)
+    {
+        var done = await Task.WhenAny(warmed.Task, exited.Task, Task.Delay(timeout)).ConfigureAwait(false);
+        if (done == warmed.Task) return warmed.Task.Result;
+        Kill();
+        if (done == exited.Task) throw new WorkerStartException($"worker {Pid} {exited.Task.Result} while starting its engine");
+        throw new WorkerStartException($"worker {Pid} did not start its engine within {timeout.TotalSeconds:0} s");
+    }
+
+    /// <summary>
+    /// Binds the worker to the app, sends it the app (and the code cache of its version, if any)
+    /// and waits until its modules have been evaluated.
+    /// </summary>
+    public async Task<AppLoaded> LoadAsync(AppBundle app, AppLimits limits, IReadOnlyList<ModuleCodeCache> codeCache)
+    {
+        App = app.Name;
+        Version = app.Version;
         var initBudget = limits.InitBudget;
-        var message = new LoadApp(app.Name, app.Version, app.EntryModule, (int)initBudget.TotalMilliseconds, limits.Worker, app.Env, app.Package.Files);
+        var message = new LoadApp(app.Name, app.Version, app.EntryModule, (int)initBudget.TotalMilliseconds, limits.Worker, app.Env, app.Package.Files) { CodeCache = codeCache };
         channel.Send(FrameKind.LoadApp, 0, message, static (w, m) => m.Write(w));
 
         // The worker enforces the budget itself; this backstop covers a worker that cannot (hung engine start).
@@ -74,7 +104,7 @@ public sealed class WorkerProcess : IDisposable
         {
             var result = loaded.Task.Result;
             if (!result.Ok) throw new AppInitException(result.Error);
-            return;
+            return result;
         }
         Kill();
         if (done == exited.Task)
@@ -178,8 +208,14 @@ public sealed class WorkerProcess : IDisposable
     {
         switch (kind)
         {
+            case FrameKind.Warmed:
+                warmed.TrySetResult(Channel.Warmed.Read(payload));
+                break;
             case FrameKind.AppLoaded:
                 loaded.TrySetResult(Channel.AppLoaded.Read(payload));
+                break;
+            case FrameKind.CodeCache:
+                CodeCacheProduced?.Invoke(ModuleCodeCache.Read(payload));
                 break;
             case FrameKind.ResponseHead:
                 if (exchanges.TryGetValue(id, out var e1)) e1.Head = ResponseHead.Read(payload);

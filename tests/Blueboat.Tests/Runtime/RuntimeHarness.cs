@@ -28,13 +28,19 @@ public sealed class RuntimeHarness : IRuntimeHost, IDisposable
         public string? Header(string name) => Headers.FirstOrDefault(h => h.Key == name).Value;
     }
 
-    public RuntimeHarness(string entryCode, Dictionary<string, string>? env = null, Dictionary<string, string>? moreFiles = null, string entryName = "index.mjs")
+    /// <summary>What V8 made of the code cache the harness was given.</summary>
+    public CodeCacheOutcome CodeCache { get; }
+
+    /// <summary>The V8 code cache of the modules loaded so far.</summary>
+    public List<ModuleCodeCache> ProduceCodeCache() => engine.ProduceCodeCache();
+
+    public RuntimeHarness(string entryCode, Dictionary<string, string>? env = null, Dictionary<string, string>? moreFiles = null, string entryName = "index.mjs", IReadOnlyList<ModuleCodeCache>? codeCache = null)
     {
         engine = new JsEngine(this);
         var files = new Dictionary<string, byte[]> { [entryName] = Encoding.UTF8.GetBytes(entryCode) };
         foreach (var (k, v) in moreFiles ?? new()) files[k] = Encoding.UTF8.GetBytes(v);
         var envJson = System.Text.Json.JsonSerializer.Serialize(env ?? new Dictionary<string, string>());
-        engine.LoadApp(new AppPackage(files), entryName, envJson);
+        CodeCache = engine.LoadApp(new AppPackage(files), entryName, envJson, codeCache);
     }
 
     public Response Send(string method, string path, IEnumerable<KeyValuePair<string, string>>? headers = null, byte[]? requestBody = null, string host = "example.com")

@@ -104,8 +104,11 @@ public sealed class EdgeProcess : IDisposable
         throw new TimeoutException("no matching log line; log was:\n" + string.Join("\n", stdout));
     }
 
-    /// <summary>The server's worker processes: its children, found through /proc.</summary>
-    public List<int> WorkerPids() => ProcFs.Children(Pid).Where(pid => ProcFs.CommandLine(pid).Contains("__worker")).ToList();
+    /// <summary>The server's app workers (bound to an app): its children, found through /proc, by the name a worker takes once its app is loaded.</summary>
+    public List<int> WorkerPids() => ProcFs.Children(Pid).Where(pid => ProcFs.CommandLine(pid).Contains("__worker") && ProcFs.Comm(pid) == "blueboat-app").ToList();
+
+    /// <summary>The server's idle pre-started workers (bound to no app yet).</summary>
+    public List<int> PoolWorkerPids() => ProcFs.Children(Pid).Where(pid => ProcFs.CommandLine(pid).Contains("__worker") && ProcFs.Comm(pid) == "blueboat-idle").ToList();
 
     public int SingleWorkerPid()
     {
@@ -168,6 +171,13 @@ public static class ProcFs
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             if (int.Parse(fields[1]) == parent && fields[0] != "Z") yield return pid;
         }
+    }
+
+    /// <summary>The process's name (its main thread's), as ps shows it.</summary>
+    public static string Comm(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/comm").Trim(); }
+        catch (IOException) { return ""; }
     }
 
     public static string CommandLine(int pid)

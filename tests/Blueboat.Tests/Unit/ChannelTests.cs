@@ -31,6 +31,35 @@ public class ChannelTests
         Assert.Equal(new byte[] { 1, 2, 3 }, loadBack.Files["index.js"]);
         Assert.Equal(3000, loadBack.InitBudgetMs);
         Assert.Equal(new WorkerLimits(50, 64), loadBack.Limits);
+        Assert.Empty(loadBack.CodeCache);
+    }
+
+    [Fact]
+    public void CodeCacheWarmUpAndLoadOutcomeRoundTrip()
+    {
+        using var w = new FrameWriter();
+        var load = new LoadApp("app", "v1", "index.mjs", 3000, WorkerLimits.Default, new Dictionary<string, string>(), new Dictionary<string, byte[]> { ["index.mjs"] = [7] })
+        {
+            CodeCache = [new ModuleCodeCache("index.mjs", [1, 2, 3]), new ModuleCodeCache("lib/a.mjs", [4])],
+        };
+        w.Begin(FrameKind.LoadApp, 0);
+        load.Write(w);
+        w.End();
+        var back = LoadApp.Read(w.Written.Span[FrameLayout.HeaderSize..]);
+        Assert.Equal(["index.mjs", "lib/a.mjs"], back.CodeCache.Select(m => m.Path));
+        Assert.Equal(new byte[] { 1, 2, 3 }, back.CodeCache[0].Data);
+
+        w.Reset();
+        w.Begin(FrameKind.AppLoaded, 0);
+        new AppLoaded(true, "", 1234, CodeCacheOutcome.Rejected).Write(w);
+        w.End();
+        Assert.Equal(new AppLoaded(true, "", 1234, CodeCacheOutcome.Rejected), AppLoaded.Read(w.Written.Span[FrameLayout.HeaderSize..]));
+
+        w.Reset();
+        w.Begin(FrameKind.Warm, 0);
+        new WarmUp(96, RunRequestPath: true).Write(w);
+        w.End();
+        Assert.Equal(new WarmUp(96, true), WarmUp.Read(w.Written.Span[FrameLayout.HeaderSize..]));
     }
 
     [Fact]
