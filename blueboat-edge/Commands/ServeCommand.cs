@@ -4,6 +4,8 @@ using Blueboat.Apps;
 using Blueboat.Store;
 using Blueboat.Supervisor.Admin;
 using Blueboat.Supervisor.Hosting;
+using Blueboat.Supervisor.Hosting.Systemd;
+using Blueboat.Supervisor.Metrics;
 using Blueboat.Supervisor.Http;
 using Blueboat.Supervisor.Logging;
 using Blueboat.Supervisor.Tenancy;
@@ -11,17 +13,26 @@ using Blueboat.Supervisor.Workers;
 
 namespace Blueboat.Edge.Commands;
 
-/// <summary>`serve`: pick where apps come from, start the HTTP listener (and the admin one), run until SIGTERM or SIGINT.</summary>
+/// <summary>
+/// `serve`: pick where apps come from, start the HTTP listener (and the admin one), tell systemd
+/// when ready, reload on SIGHUP, run until SIGTERM or SIGINT and then drain.
+/// </summary>
 public static class ServeCommand
 {
-    public static int Run(ServeOptions options)
+    public static int Run(ServeOptions options, ListenFds inherited)
     {
         var log = EdgeLog.Console();
+        var metrics = new EdgeMetrics();
         ProcessLimits.RaiseOpenFiles(); // an edge box holds many idle client connections
         using var memory = MemoryCgroup.Create(options.WorkerMemoryMb * 1024L * 1024, log);
-        using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe") { Memory = memory };
+        if (SystemUsers.Find(options.WorkerUser) is not { } workerUser)
+        {
+            Console.Error.WriteLine($"blueboat-edge: --worker-user: no user named \"{options.WorkerUser}\"");
+            return 1;
+        }
+        using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe") { Memory = memory, WorkerUser = workerUser };
         using var fetch = new Blueboat.Supervisor.Outbound.FetchProxy(new Blueboat.Supervisor.Outbound.OutboundPolicy(options.FetchAllow), log);
-        var services = new WorkerServices(launcher, log, fetch);
+        var services = new WorkerServices(launcher, log, fetch) { Metrics = metrics };
         var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),
             new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox), TimeSpan.FromMilliseconds(options.WallLimitMs),
             options.MaxConcurrentRequests);
@@ -62,13 +73,19 @@ public static class ServeCommand
 
         try
         {
-            var application = new EdgeHttpApplication(resolver, log, new EdgeHttpOptions(options.MaxRequestBody), new TrustedProxies(options.TrustedProxies));
-            var server = new EdgeServer(k => k.Listen(options.Listen!), application, log)
+            var application = new EdgeHttpApplication(resolver, log, new EdgeHttpOptions(options.MaxRequestBody), new TrustedProxies(options.TrustedProxies), metrics);
+            var server = new EdgeServer(k =>
+            {
+                if (options.Listen is { } address) k.Listen(address);
+                // Sockets systemd bound for us (blueboat-edge.socket): served as they are.
+                foreach (var fd in inherited.Sockets) k.ListenHandle((ulong)fd.Descriptor);
+            }, application, log)
             {
                 RequestHeadersTimeout = TimeSpan.FromMilliseconds(options.HeaderTimeoutMs),
             };
             EdgeServer? admin = null;
 
+            using var notifier = new ServiceNotifier(log);
             using var stop = new CancellationTokenSource();
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
@@ -78,12 +95,12 @@ public static class ServeCommand
                 server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
                 if (options.AdminListen is { } adminAddress)
                 {
-                    var token = ReadToken(options.AdminTokenFile!);
+                    var api = options.AdminTokenFile is { } tokenFile ? new AdminHttpApplication(storeApps!, ReadToken(tokenFile), log) : null;
                     admin = new EdgeServer(k =>
                     {
                         if (adminAddress.StartsWith("unix:", StringComparison.Ordinal)) k.ListenUnixSocket(adminAddress[5..]);
                         else k.Listen(ServeOptions.ParseEndpoint(adminAddress));
-                    }, new AdminHttpApplication(storeApps!, token, log), log);
+                    }, new AdminListenerApplication(metrics, api), log);
                     admin.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
                     log.Info("admin endpoint listening", ("address", string.Join(" ", admin.Addresses)));
                 }
@@ -98,17 +115,35 @@ public static class ServeCommand
                 Console.Error.WriteLine($"blueboat-edge: {e.Message}");
                 return 1;
             }
-            log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("apps", source), ("pid", Environment.ProcessId));
+            log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("apps", source), ("pid", Environment.ProcessId),
+                ("systemd_sockets", string.Join(" ", inherited.Sockets.Select(s => $"{s.Name}:{s.Descriptor}"))));
+
+            // Ready once the listeners are bound and the workers are up. Workers start on demand
+            // today, so that step has nothing to wait for; a pre-started pool completes it when its
+            // workers are ready.
+            Task workersReady = Task.CompletedTask;
+            workersReady.GetAwaiter().GetResult();
+            notifier.Ready($"serving {source}");
+            notifier.StartWatchdog();
+
+            var reloader = new ServeReloader(options, application, storeApps, notifier, log);
+            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; reloader.Reload(); });
 
             stop.Token.WaitHandle.WaitOne();
-            log.Info("stopping");
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            notifier.Stopping();
+            var drain = TimeSpan.FromSeconds(options.ShutdownTimeoutSecs);
+            log.Info("stopping: no new connections; finishing requests in flight", ("deadline_s", options.ShutdownTimeoutSecs),
+                ("in_flight", metrics.InFlightRequests));
+            using var deadline = new CancellationTokenSource(drain);
             try
             {
+                // Kestrel stops accepting, lets requests in flight finish and closes idle
+                // connections; at the deadline it aborts what is left.
                 server.StopAsync(deadline.Token).GetAwaiter().GetResult();
                 admin?.StopAsync(deadline.Token).GetAwaiter().GetResult();
             }
             catch (OperationCanceledException) { }
+            log.Info("stopped accepting and drained; stopping workers", ("requests_cut_at_deadline", deadline.IsCancellationRequested));
             return 0;
         }
         finally
@@ -125,6 +160,34 @@ public static class ServeCommand
         if (token.Length < 16) throw new UsageException($"--admin-token-file: the token in {path} is shorter than 16 characters");
         return Encoding.UTF8.GetBytes(token);
     }
+}
+
+/// <summary>Looks users up through the C library (so NSS sources count, not only /etc/passwd).</summary>
+internal static partial class SystemUsers
+{
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct Passwd
+    {
+        public nint Name;
+        public nint Password;
+        public uint Uid;
+        public uint Gid;
+        public nint Gecos;
+        public nint Home;
+        public nint Shell;
+    }
+
+    public static (int Uid, int Gid)? Find(string name)
+    {
+        if (name == "nobody") return (65534, 65534); // present everywhere, even without an entry
+        var entry = GetPwNam(name);
+        if (entry == 0) return null;
+        var p = Marshal.PtrToStructure<Passwd>(entry);
+        return ((int)p.Uid, (int)p.Gid);
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "getpwnam", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial nint GetPwNam(string name);
 }
 
 /// <summary>Process-wide resource limits the supervisor needs.</summary>

@@ -64,6 +64,7 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
         }
         if (worker is null) return;
         log.Info("stopping worker", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("reason", reason));
+        services.Metrics.WorkerKilled(reason);
         worker.Stop();
     }
 
@@ -110,11 +111,13 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
             }
             log.Info("worker ready", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid),
                 ("start_ms", Math.Round((DateTime.UtcNow - started).TotalMilliseconds, 2)));
+            services.Metrics.WorkerStarted(app.Name);
             _ = WatchAsync(worker);
             return worker;
         }
         catch (Exception e)
         {
+            if (worker is not null) services.Metrics.WorkerKilled("failed to start");
             worker?.Kill();
             Failed(minimum: FailedStartRetry);
             log.Error("app failed to start", ("app", app.Name), ("version", app.Version), ("pid", worker?.Pid), ("error", e.Message));
@@ -125,6 +128,7 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
     private async Task WatchAsync(WorkerProcess worker)
     {
         var how = await worker.Exited.ConfigureAwait(false);
+        services.Metrics.WorkerEnded(unexpected: !worker.Stopping, how);
         if (worker.Stopping)
         {
             log.Info("worker stopped", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("requests_served", worker.RequestsServed));
@@ -186,4 +190,7 @@ public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker,
 }
 
 /// <summary>What every worker of this supervisor shares: how to start one, the log, and the fetch proxy.</summary>
-public sealed record WorkerServices(WorkerLauncher Launcher, EdgeLog Log, Outbound.FetchProxy Fetch);
+public sealed record WorkerServices(WorkerLauncher Launcher, EdgeLog Log, Outbound.FetchProxy Fetch)
+{
+    public Metrics.EdgeMetrics Metrics { get; init; } = new();
+}
