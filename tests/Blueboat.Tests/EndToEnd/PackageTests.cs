@@ -105,7 +105,8 @@ public class PackageTests
         var (exit, help, _) = Command.Run(Path.Combine(root.Path, "usr/bin/blueboat-edge"), "--help");
         Assert.Equal(0, exit);
         var execStart = ExecStart(root.Path);
-        Assert.Contains(string.Join(' ', execStart), help); // the unit's command line is the documented one
+        Assert.Equal("/usr/bin/blueboat-edge", execStart[0]);
+        Assert.Contains("blueboat-edge " + string.Join(' ', execStart[1..]), help); // the unit's command line is the documented one
         Assert.Contains("/usr/lib/blueboat-edge/", help);
         Assert.Contains("/var/lib/blueboat-edge/", help);
         // Every setting the shipped file shows (set or commented out) is a flag --help documents.

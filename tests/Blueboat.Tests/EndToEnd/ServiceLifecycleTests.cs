@@ -49,6 +49,7 @@ public class ServiceLifecycleTests
                 catch (HttpRequestException) { results.Add((started, false)); await Task.Delay(20); }
             }
         })).ToList();
+        await Task.Delay(1000); // load running well before the signal
 
         // Slow requests certainly in flight when SIGTERM arrives: the server counts them.
         const int slow = 24;
