@@ -44,8 +44,15 @@ package-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-# out/packages/blueboat-edge_VERSION_amd64.deb and blueboat-edge-VERSION.x86_64.rpm (VERSION file).
-package: build package-deps
+# out/packages/blueboat-edge_VERSION_amd64.deb and blueboat-edge-VERSION.x86_64.rpm (VERSION file),
+# rebuilt when the binary or the packaging sources change.
+PKG_VERSION := $(shell cat VERSION)
+PACKAGES    := $(OUT)/packages/blueboat-edge_$(PKG_VERSION)_amd64.deb $(OUT)/packages/blueboat-edge-$(PKG_VERSION).x86_64.rpm
+PACKAGING   := $(shell find packaging -type f) VERSION README.md
+
+package: build package-deps $(PACKAGES)
+
+$(PACKAGES) &: $(BIN) $(PACKAGING)
 	packaging/build-packages.sh
 
 # Serves examples/hello-world on 127.0.0.1:3000 (override with LISTEN= and APP=).

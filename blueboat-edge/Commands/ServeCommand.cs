@@ -92,7 +92,7 @@ public static class ServeCommand
 
             try
             {
-                server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+                // The admin listener first: once the HTTP port answers, /metrics does too.
                 if (options.AdminListen is { } adminAddress)
                 {
                     var api = options.AdminTokenFile is { } tokenFile ? new AdminHttpApplication(storeApps!, ReadToken(tokenFile), log) : null;
@@ -104,6 +104,7 @@ public static class ServeCommand
                     admin.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
                     log.Info("admin endpoint listening", ("address", string.Join(" ", admin.Addresses)));
                 }
+                server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or System.Net.Sockets.SocketException)
             {

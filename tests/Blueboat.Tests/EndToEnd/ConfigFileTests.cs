@@ -45,6 +45,23 @@ public class ConfigFileTests
         edge.WaitForLog(l => l.GetProperty("msg").GetString()!.Contains("seccomp is disabled"));
     }
 
+    [Fact]
+    public async Task WorkersRunAsTheConfiguredUser()
+    {
+        Assert.True(Environment.UserName == "root", "the test machine runs the tests as root (workers change user only then)");
+        var daemon = File.ReadLines("/etc/passwd").Select(l => l.Split(':')).Single(f => f[0] == "daemon");
+        using var dir = new TempDir();
+        var config = dir.Write("edge.conf", $"app = {Inspect}\nworker-user = daemon\n");
+        using var edge = EdgeProcess.Start("--config", config);
+        (await edge.Http.GetAsync("/")).Dispose();
+        var uid = File.ReadLines($"/proc/{edge.SingleWorkerPid()}/status").Single(l => l.StartsWith("Uid:")).Split('\t')[1];
+        Assert.Equal(daemon[2], uid);
+
+        var (exit, _, stderr) = EdgeProcess.Run("serve", "--config", config, "-l", "127.0.0.1:1", "--worker-user", "no-such-user");
+        Assert.Equal(1, exit);
+        Assert.Contains("--worker-user: no user named \"no-such-user\"", stderr);
+    }
+
     [Theory]
     [InlineData("app = .\nfrobnicate = 1\n", 2, "unknown flag --frobnicate")]
     [InlineData("cpu-limit-ms = soon\n", 1, "--cpu-limit-ms: \"soon\" is not a number")]

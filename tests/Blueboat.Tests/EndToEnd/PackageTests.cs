@@ -98,6 +98,24 @@ public class PackageTests
         Assert.True(exit == 0 && stderr.Trim().Length == 0, $"systemd-analyze verify ({exit}):\n{stderr}{stdout}");
     }
 
+    /// <summary>The hardening holds: systemd's own rating of the unit stays "OK" at 4.4 or better, and V8's JIT is allowed.</summary>
+    [Fact]
+    public void TheServiceIsHardened()
+    {
+        using var root = Unpacked();
+        var unit = Path.Combine(root.Path, "lib/systemd/system/blueboat-edge.service");
+        var (exit, stdout, stderr) = Command.Run("systemd-analyze", "security", "--offline=true", "--no-pager", unit);
+        var level = Regex.Match(stdout + stderr, @"Overall exposure level for blueboat-edge\.service: (\d+\.\d+)");
+        Assert.True(level.Success, $"no exposure level ({exit}): {stderr}{stdout}");
+        Assert.True(double.Parse(level.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) <= 4.4, stdout);
+        var text = File.ReadAllText(unit);
+        Assert.DoesNotContain(text.Split('\n'), l => l.StartsWith("MemoryDenyWriteExecute"));
+        foreach (var setting in new[] { "Type=notify", "WatchdogSec=", "Restart=on-failure", "KillMode=mixed", "NoNewPrivileges=yes",
+                     "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes", "ProtectKernelTunables=yes",
+                     "ProtectKernelModules=yes", "ProtectKernelLogs=yes", "RestrictAddressFamilies=", "LockPersonality=yes", "CapabilityBoundingSet=" })
+            Assert.Contains("\n" + setting, text);
+    }
+
     [Fact]
     public void HelpMatchesWhatThePackageInstalls()
     {
@@ -163,6 +181,37 @@ public class PackageTests
 
         edge.Signal(15);
         Assert.Equal(0, edge.WaitForExit(TimeSpan.FromSeconds(20)));
+    }
+
+    /// <summary>
+    /// `apt install ./the.deb` on this (throwaway, root) test machine runs the maintainer scripts for
+    /// real: the system user, the state directory, the conffile; `apt purge` takes them away again.
+    /// No systemd runs here as process 1, so nothing is started and no service is left behind.
+    /// </summary>
+    [Fact]
+    public void AptInstallsAndPurgesThePackage()
+    {
+        Assert.True(Environment.UserName == "root", "installing the package needs root (the test machine runs the tests as root)");
+        Assert.False(Directory.Exists("/run/systemd/system"), "systemd runs here: installing would start the service on this machine");
+        void Apt(params string[] args) =>
+            Ok(Command.RunWith(psi => psi.Environment["DEBIAN_FRONTEND"] = "noninteractive", "apt-get", ["-y", "-q", "-o", "DPkg::Lock::Timeout=300", .. args]), "apt-get " + string.Join(' ', args));
+        try
+        {
+            Apt("install", "--no-install-recommends", Deb);
+            var passwd = Ok(Command.Run("getent", "passwd", "blueboat-edge"), "getent passwd").Split(':');
+            Assert.True(int.Parse(passwd[2]) < 1000, $"blueboat-edge is not a system user: uid {passwd[2]}");
+            Assert.Equal("0750", Ok(Command.Run("stat", "-c", "%a", "/var/lib/blueboat-edge"), "stat").Trim().PadLeft(4, '0'));
+            Assert.Contains("/etc/blueboat-edge/blueboat-edge.conf", Ok(Command.Run("dpkg-query", "-W", "-f=${Conffiles}", "blueboat-edge"), "dpkg-query"));
+            Assert.Contains($"blueboat-edge {Version}", Ok(Command.Run("/usr/bin/blueboat-edge", "--version"), "--version"));
+        }
+        finally
+        {
+            Apt("purge", "blueboat-edge");
+        }
+        Assert.False(File.Exists("/usr/bin/blueboat-edge"));
+        Assert.False(Directory.Exists("/etc/blueboat-edge"));
+        Assert.False(Directory.Exists("/var/lib/blueboat-edge"));
+        Assert.NotEqual(0, Command.Run("getent", "passwd", "blueboat-edge").Exit);
     }
 
     /// <summary>The unit's ExecStart, split into its arguments.</summary>
