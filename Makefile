@@ -45,15 +45,17 @@ package-deps:
 	fi
 
 # out/packages/blueboat-edge_VERSION_amd64.deb and blueboat-edge-VERSION.x86_64.rpm (VERSION file),
-# rebuilt when the binary or the packaging sources change.
+# rebuilt when the binary or the packaging sources change. PKG_COMPRESSION=xz for smaller packages
+# (slower to build; the default, gzip, keeps make test quick).
 PKG_VERSION := $(shell cat VERSION)
+PKG_COMPRESSION ?= gzip
 PACKAGES    := $(OUT)/packages/blueboat-edge_$(PKG_VERSION)_amd64.deb $(OUT)/packages/blueboat-edge-$(PKG_VERSION).x86_64.rpm
 PACKAGING   := $(shell find packaging -type f) VERSION README.md
 
 package: build package-deps $(PACKAGES)
 
 $(PACKAGES) &: $(BIN) $(PACKAGING)
-	packaging/build-packages.sh
+	PKG_COMPRESSION=$(PKG_COMPRESSION) packaging/build-packages.sh
 
 # Serves examples/hello-world on 127.0.0.1:3000 (override with LISTEN= and APP=).
 run: build

@@ -3,8 +3,15 @@
 # the AOT build in out/ (make build), with dpkg-deb and rpmbuild.
 # Layout: the executable in /usr/lib/blueboat-edge/ beside its V8 library (the runtime looks for
 # the library next to the resolved executable), /usr/bin/blueboat-edge a symlink to it.
+# PKG_COMPRESSION=gzip (default: ~7 s, ~30 MB) or xz (~1.5 min on two busy cores, ~21 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+compression=${PKG_COMPRESSION:-gzip}
+case $compression in
+  gzip) deb_z=(-Zgzip -z6); rpm_payload=w6.gzdio ;;
+  xz) deb_z=(-Zxz -z6); rpm_payload=w6T.xzdio ;;
+  *) echo "build-packages: PKG_COMPRESSION is gzip or xz, not $compression" >&2; exit 2 ;;
+esac
 version=$(tr -d '[:space:]' < VERSION)
 out=out/packages
 bin=out/blueboat-edge
@@ -47,13 +54,13 @@ sed -e "s/@VERSION@/$version/" -e "s/@INSTALLED_SIZE@/$(du -sk --exclude=DEBIAN 
   packaging/deb/control.in > "$deb/DEBIAN/control"
 (cd "$deb" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) > "$deb/DEBIAN/md5sums"
 chmod 644 "$deb/DEBIAN/md5sums"
-dpkg-deb --root-owner-group -Zxz --build "$deb" "$out/blueboat-edge_${version}_amd64.deb" >/dev/null
+dpkg-deb --root-owner-group "${deb_z[@]}" --build "$deb" "$out/blueboat-edge_${version}_amd64.deb" >/dev/null
 
 # .rpm
 rpmroot=$work/rpmstage
 stage "$rpmroot" /usr/lib/systemd/system
 rpmbuild -bb --quiet --define "_topdir $work/rpmbuild" --define "pkg_version $version" --define "stage $rpmroot" \
-  --define "_binary_payload w6.xzdio" packaging/rpm/blueboat-edge.spec >/dev/null
+  --define "_binary_payload $rpm_payload" packaging/rpm/blueboat-edge.spec >/dev/null
 cp "$work/rpmbuild/RPMS/x86_64/blueboat-edge-${version}-1.x86_64.rpm" "$out/blueboat-edge-${version}.x86_64.rpm"
 
 ls -l "$out/blueboat-edge_${version}_amd64.deb" "$out/blueboat-edge-${version}.x86_64.rpm"
