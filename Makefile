@@ -7,7 +7,7 @@ BIN     := $(OUT)/blueboat-edge
 LISTEN  ?= 127.0.0.1:3000
 APP     ?= examples/hello-world
 
-.PHONY: all deps test-tools build run test clean
+.PHONY: all deps package-deps test-tools build package run test clean
 
 all: build
 
@@ -32,6 +32,31 @@ build: deps
 	@rm -f $(OUT)/*.pdb $(OUT)/*.dbg
 	@echo "built $(BIN)"
 
+# Debian's packaging tools, rpmbuild and lintian (the package tests check with them).
+package-deps:
+	@missing=""; \
+	command -v dpkg-deb >/dev/null || missing="$$missing dpkg"; \
+	command -v rpmbuild >/dev/null || missing="$$missing rpm"; \
+	command -v lintian >/dev/null || missing="$$missing lintian"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# out/packages/blueboat-edge_VERSION_amd64.deb and blueboat-edge-VERSION.x86_64.rpm (VERSION file),
+# rebuilt when the binary or the packaging sources change. PKG_COMPRESSION=xz for smaller packages
+# (slower to build; the default, gzip, keeps make test quick).
+PKG_VERSION := $(shell cat VERSION)
+PKG_COMPRESSION ?= gzip
+PACKAGES    := $(OUT)/packages/blueboat-edge_$(PKG_VERSION)_amd64.deb $(OUT)/packages/blueboat-edge-$(PKG_VERSION).x86_64.rpm
+PACKAGING   := $(shell find packaging -type f) VERSION README.md
+
+package: build package-deps $(PACKAGES)
+
+$(PACKAGES) &: $(BIN) $(PACKAGING)
+	PKG_COMPRESSION=$(PKG_COMPRESSION) packaging/build-packages.sh
+
 # Serves examples/hello-world on 127.0.0.1:3000 (override with LISTEN= and APP=).
 run: build
 	$(BIN) serve -l $(LISTEN) --app $(APP)
@@ -41,8 +66,8 @@ test-tools: deps
 	@cd tests/tools && [ -d node_modules/s3rver ] || npm ci --no-audit --no-fund
 
 # Unit tests in-process, end-to-end tests against the AOT binary; prints "N passed, N failed".
-test: build test-tools
-	BLUEBOAT_EDGE_BIN=$(CURDIR)/$(BIN) tests/run-tests.sh
+test: build test-tools package
+	BLUEBOAT_EDGE_BIN=$(CURDIR)/$(BIN) BLUEBOAT_EDGE_PACKAGES=$(CURDIR)/$(OUT)/packages tests/run-tests.sh
 
 clean:
 	rm -rf $(OUT) tests/.artifacts

@@ -26,6 +26,12 @@ public sealed class ArgReader(IReadOnlyList<string> args)
         return true;
     }
 
+    /// <summary>The index of the current argument (to find what a flag consumed, with <see cref="Consumed"/>).</summary>
+    public int Position => index;
+
+    /// <summary>The arguments from <paramref name="from"/> to the current one, inclusive.</summary>
+    public IEnumerable<string> Consumed(int from) => args.Skip(from).Take(index - from + 1);
+
     public bool IsFlag => Current.StartsWith('-') && Current != "-";
 
     public string Value()

@@ -4,6 +4,8 @@ using Blueboat.Apps;
 using Blueboat.Store;
 using Blueboat.Supervisor.Admin;
 using Blueboat.Supervisor.Hosting;
+using Blueboat.Supervisor.Hosting.Systemd;
+using Blueboat.Supervisor.Metrics;
 using Blueboat.Supervisor.Http;
 using Blueboat.Supervisor.Logging;
 using Blueboat.Supervisor.Tenancy;
@@ -11,22 +13,31 @@ using Blueboat.Supervisor.Workers;
 
 namespace Blueboat.Edge.Commands;
 
-/// <summary>`serve`: pick where apps come from, start the HTTP listener (and the admin one), run until SIGTERM or SIGINT.</summary>
+/// <summary>
+/// `serve`: pick where apps come from, start the HTTP listener (and the admin one), tell systemd
+/// when ready, reload on SIGHUP, run until SIGTERM or SIGINT and then drain.
+/// </summary>
 public static class ServeCommand
 {
-    public static int Run(ServeOptions options)
+    public static int Run(ServeOptions options, ListenFds inherited)
     {
         var log = EdgeLog.Console();
+        var metrics = new EdgeMetrics();
         ProcessLimits.RaiseOpenFiles(); // an edge box holds many idle client connections
         ProcessLimits.GuardAgainstOwnWorkers();
         using var memory = MemoryCgroup.Create(options.WorkerMemoryMb * 1024L * 1024, log);
-        using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe") { Memory = memory };
+        if (SystemUsers.Find(options.WorkerUser) is not { } workerUser)
+        {
+            Console.Error.WriteLine($"blueboat-edge: --worker-user: no user named \"{options.WorkerUser}\"");
+            return 1;
+        }
+        using var launcher = new WorkerLauncher(Environment.ProcessPath ?? "/proc/self/exe") { Memory = memory, WorkerUser = workerUser };
         using var fetch = new Blueboat.Supervisor.Outbound.FetchProxy(new Blueboat.Supervisor.Outbound.OutboundPolicy(options.FetchAllow), log);
         // One app needs at most one spare worker (it replaces a crashed one fast); many apps need more.
         var poolSize = options.Store.IsSet ? options.WorkerPool : Math.Min(options.WorkerPool, 1);
-        using var pool = poolSize > 0 ? new WorkerPool(new WorkerServices(launcher, log, fetch), poolSize, options.HeapLimitMb) : null;
+        using var pool = poolSize > 0 ? new WorkerPool(new WorkerServices(launcher, log, fetch) { Metrics = metrics }, poolSize, options.HeapLimitMb) : null;
         pool?.Start(); // warms up in the background while the listener starts
-        var services = new WorkerServices(launcher, log, fetch) { Pool = pool, CodeCache = new CodeCacheStore(CodeCacheBytes) };
+        var services = new WorkerServices(launcher, log, fetch) { Pool = pool, CodeCache = new CodeCacheStore(CodeCacheBytes), Metrics = metrics };
         var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),
             new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox), TimeSpan.FromMilliseconds(options.WallLimitMs),
             options.MaxConcurrentRequests);
@@ -67,31 +78,38 @@ public static class ServeCommand
 
         try
         {
-            var application = new EdgeHttpApplication(resolver, log, new EdgeHttpOptions(options.MaxRequestBody), new TrustedProxies(options.TrustedProxies));
-            var server = new EdgeServer(k => k.Listen(options.Listen!), application, log)
+            var application = new EdgeHttpApplication(resolver, log, new EdgeHttpOptions(options.MaxRequestBody), new TrustedProxies(options.TrustedProxies), metrics);
+            var server = new EdgeServer(k =>
+            {
+                if (options.Listen is { } address) k.Listen(address);
+                // Sockets systemd bound for us (blueboat-edge.socket): served as they are.
+                foreach (var fd in inherited.Sockets) k.ListenHandle((ulong)fd.Descriptor);
+            }, application, log)
             {
                 RequestHeadersTimeout = TimeSpan.FromMilliseconds(options.HeaderTimeoutMs),
             };
             EdgeServer? admin = null;
 
+            using var notifier = new ServiceNotifier(log);
             using var stop = new CancellationTokenSource();
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
 
             try
             {
-                server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+                // The admin listener first: once the HTTP port answers, /metrics does too.
                 if (options.AdminListen is { } adminAddress)
                 {
-                    var token = ReadToken(options.AdminTokenFile!);
+                    var api = options.AdminTokenFile is { } tokenFile ? new AdminHttpApplication(storeApps!, ReadToken(tokenFile), log) { Pool = pool } : null;
                     admin = new EdgeServer(k =>
                     {
                         if (adminAddress.StartsWith("unix:", StringComparison.Ordinal)) k.ListenUnixSocket(adminAddress[5..]);
                         else k.Listen(ServeOptions.ParseEndpoint(adminAddress));
-                    }, new AdminHttpApplication(storeApps!, token, log) { Pool = pool }, log);
+                    }, new AdminListenerApplication(metrics, api), log);
                     admin.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
                     log.Info("admin endpoint listening", ("address", string.Join(" ", admin.Addresses)));
                 }
+                server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or System.Net.Sockets.SocketException)
             {
@@ -104,17 +122,34 @@ public static class ServeCommand
                 return 1;
             }
             log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("apps", source), ("pid", Environment.ProcessId),
-                ("worker_pool", poolSize));
+                ("worker_pool", poolSize), ("systemd_sockets", string.Join(" ", inherited.Sockets.Select(s => $"{s.Name}:{s.Descriptor}"))));
+
+            // Ready once the listeners are bound and the pre-started workers are up (or have
+            // failed to come up, which the pool logs and keeps retrying).
+            var workersReady = pool?.Filled ?? Task.CompletedTask;
+            if (!workersReady.Wait(PoolReadyTimeout))
+                log.Warn("the worker pool is not full yet; reporting ready anyway", ("waited_s", PoolReadyTimeout.TotalSeconds));
+            notifier.Ready($"serving {source}");
+            notifier.StartWatchdog();
+
+            var reloader = new ServeReloader(options, application, storeApps, notifier, log);
+            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; reloader.Reload(); });
 
             stop.Token.WaitHandle.WaitOne();
-            log.Info("stopping");
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            notifier.Stopping();
+            var drain = TimeSpan.FromSeconds(options.ShutdownTimeoutSecs);
+            log.Info("stopping: no new connections; finishing requests in flight", ("deadline_s", options.ShutdownTimeoutSecs),
+                ("in_flight", metrics.InFlightRequests));
+            using var deadline = new CancellationTokenSource(drain);
             try
             {
+                // Kestrel stops accepting, lets requests in flight finish and closes idle
+                // connections; at the deadline it aborts what is left.
                 server.StopAsync(deadline.Token).GetAwaiter().GetResult();
                 admin?.StopAsync(deadline.Token).GetAwaiter().GetResult();
             }
             catch (OperationCanceledException) { }
+            log.Info("stopped accepting and drained; stopping workers", ("requests_cut_at_deadline", deadline.IsCancellationRequested));
             return 0;
         }
         finally
@@ -126,6 +161,9 @@ public static class ServeCommand
     /// <summary>Memory for the V8 code cache of app versions (a small app's is a few KB).</summary>
     private const long CodeCacheBytes = 64L * 1024 * 1024;
 
+    /// <summary>How long start-up waits for the pre-started workers before telling systemd it is ready.</summary>
+    private static readonly TimeSpan PoolReadyTimeout = TimeSpan.FromSeconds(30);
+
     private static byte[] ReadToken(string path)
     {
         string token;
@@ -134,6 +172,34 @@ public static class ServeCommand
         if (token.Length < 16) throw new UsageException($"--admin-token-file: the token in {path} is shorter than 16 characters");
         return Encoding.UTF8.GetBytes(token);
     }
+}
+
+/// <summary>Looks users up through the C library (so NSS sources count, not only /etc/passwd).</summary>
+internal static partial class SystemUsers
+{
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct Passwd
+    {
+        public nint Name;
+        public nint Password;
+        public uint Uid;
+        public uint Gid;
+        public nint Gecos;
+        public nint Home;
+        public nint Shell;
+    }
+
+    public static (int Uid, int Gid)? Find(string name)
+    {
+        if (name == "nobody") return (65534, 65534); // present everywhere, even without an entry
+        var entry = GetPwNam(name);
+        if (entry == 0) return null;
+        var p = Marshal.PtrToStructure<Passwd>(entry);
+        return ((int)p.Uid, (int)p.Gid);
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "getpwnam", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial nint GetPwNam(string name);
 }
 
 /// <summary>Process-wide resource limits the supervisor needs.</summary>

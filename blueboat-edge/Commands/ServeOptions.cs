@@ -28,14 +28,85 @@ public sealed class ServeOptions
     public string? AdminTokenFile { get; private set; }
     public bool ShowHelp { get; private set; }
     public bool ShowVersion { get; private set; }
+    /// <summary>The configuration file read under the command line (--config), if any.</summary>
+    public string? ConfigPath { get; private set; }
+    /// <summary>How long in-flight requests may take to finish after SIGTERM.</summary>
+    public int ShutdownTimeoutSecs { get; private set; } = 30;
+    /// <summary>The user workers run as when the supervisor is root.</summary>
+    public string WorkerUser { get; private set; } = "nobody";
 
-    public static ServeOptions Parse(IReadOnlyList<string> args)
+    /// <summary>The command line these options came from (a reload parses it again with the file).</summary>
+    public IReadOnlyList<string> CommandLine { get; private set; } = [];
+
+    /// <summary>Every setting as given (flag name without dashes -> values), to tell what a reload changed.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Given => given.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value);
+
+    private readonly Dictionary<string, List<string>> given = new();
+
+    /// <summary>Settings that may appear more than once (on the command line and in the file).</summary>
+    private static readonly HashSet<string> Repeatable = ["trusted-proxy", "fetch-allow"];
+
+    /// <summary>Flags that make no sense in the file.</summary>
+    private static readonly HashSet<string> CommandLineOnly = ["config", "help", "version"];
+
+    /// <summary>
+    /// Parses a command line, then the --config file under it: a flag on the command line wins over
+    /// the file's setting of the same name (for a repeatable one, all the file's lines of it are skipped).
+    /// <paramref name="socketsFromSystemd"/>: listening sockets were passed in, so -l is optional.
+    /// </summary>
+    public static ServeOptions Parse(IReadOnlyList<string> args, bool socketsFromSystemd = false)
     {
-        var o = new ServeOptions();
+        var o = new ServeOptions { CommandLine = args.ToArray() };
         var r = new ArgReader(args);
         while (r.Next())
         {
-            if (o.Store.TryRead(r)) continue;
+            if (!o.Apply(r)) return o;
+        }
+        var fromCommandLine = o.given.Keys.ToHashSet();
+        if (o.ConfigPath is { } path)
+        {
+            var seen = new Dictionary<string, int>();
+            foreach (var entry in ConfigFile.Read(path))
+            {
+                if (CommandLineOnly.Contains(entry.Key))
+                    throw new UsageException($"{path}:{entry.Line}: {entry.Key} can only be given on the command line");
+                if (!Repeatable.Contains(entry.Key) && seen.TryGetValue(entry.Key, out var first))
+                    throw new UsageException($"{path}:{entry.Line}: {entry.Key} is already set on line {first}");
+                seen.TryAdd(entry.Key, entry.Line);
+                if (fromCommandLine.Contains(entry.Key)) continue;
+                try
+                {
+                    var er = new ArgReader(entry.Value is null ? ["--" + entry.Key] : ["--" + entry.Key, entry.Value]);
+                    er.Next();
+                    if (!o.Apply(er) || er.Next())
+                        throw new UsageException(entry.Value is null ? $"--{entry.Key} needs a value" : $"{entry.Key} takes no value (write the name alone)");
+                }
+                catch (UsageException e)
+                {
+                    throw new UsageException($"{path}:{entry.Line}: {e.Message}");
+                }
+            }
+        }
+        o.Validate(socketsFromSystemd);
+        return o;
+    }
+
+    /// <summary>Applies the flag under the reader; false for --help and --version (parsing stops there).</summary>
+    private bool Apply(ArgReader r)
+    {
+        var start = r.Position;
+        var key = (r.Current == "-l" ? "--listen" : r.Current).TrimStart('-');
+        if (!ApplyFlag(r)) return false;
+        if (!given.TryGetValue(key, out var values)) given[key] = values = new();
+        values.Add(string.Join(" ", r.Consumed(start)));
+        return true;
+    }
+
+    private bool ApplyFlag(ArgReader r)
+    {
+        var o = this;
+        {
+            if (o.Store.TryRead(r)) return true;
             switch (r.Current)
             {
                 case "-l" or "--listen":
@@ -114,26 +185,38 @@ public sealed class ServeOptions
                 case "--admin-token-file":
                     o.AdminTokenFile = r.OptionalValue();
                     break;
+                case "--config":
+                    o.ConfigPath = r.OptionalValue();
+                    break;
+                case "--worker-user":
+                    o.WorkerUser = r.OptionalValue() ?? "nobody";
+                    break;
+                case "--shutdown-timeout-secs":
+                    o.ShutdownTimeoutSecs = (int)r.Number(0, 3600, o.ShutdownTimeoutSecs);
+                    break;
                 case "-h" or "--help":
                     o.ShowHelp = true;
-                    return o;
+                    return false;
                 case "-V" or "--version":
                     o.ShowVersion = true;
-                    return o;
+                    return false;
                 default:
                     throw r.Unknown();
             }
         }
+        return true;
+    }
 
-        if (o.Listen is null) throw new UsageException("serve needs -l ADDR:PORT");
+    private void Validate(bool socketsFromSystemd)
+    {
+        var o = this;
+        if (o.Listen is null && !socketsFromSystemd) throw new UsageException("serve needs -l ADDR:PORT (or listening sockets from systemd)");
         o.Store.Validate();
         var sources = (o.SingleTenant is null ? 0 : 1) + (o.AppDirectory is null ? 0 : 1) + (o.Store.IsSet ? 1 : 0);
         if (sources != 1)
             throw new UsageException("serve needs exactly one of --single-tenant PATH, --app DIR, --store DIR or --s3-bucket NAME");
-        if (o.AdminListen is not null && o.AdminTokenFile is null)
-            throw new UsageException("--admin-listen needs --admin-token-file FILE (the bearer token)");
-        if (o.AdminListen is not null && !o.Store.IsSet)
-            throw new UsageException("--admin-listen needs a store (--store DIR or --s3-bucket)");
+        if (o.AdminTokenFile is not null && !o.Store.IsSet)
+            throw new UsageException("--admin-token-file needs a store (--store DIR or --s3-bucket): the token guards deploys");
         if (o.WorkerMemoryMb < o.HeapLimitMb + 64)
             throw new UsageException($"--worker-memory-mb ({o.WorkerMemoryMb}) must exceed --heap-limit-mb ({o.HeapLimitMb}) by at least 64 for the runtime itself");
         if (o.AdminTokenFile is not null && o.AdminListen is null)
@@ -148,7 +231,6 @@ public sealed class ServeOptions
             if (!IPAddress.IsLoopback(ep.Address))
                 throw new UsageException("--admin-listen takes a loopback ADDR:PORT or unix:PATH");
         }
-        return o;
     }
 
     public static IPEndPoint ParseEndpoint(string value)

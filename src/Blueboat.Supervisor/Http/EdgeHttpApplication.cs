@@ -15,8 +15,17 @@ namespace Blueboat.Supervisor.Http;
 /// Where every HTTP request enters: the health check, header policy, the hand-off to the app's
 /// worker, and the platform's own error answers. Kestrel parses HTTP; this never runs app code.
 /// </summary>
-public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttpOptions options, TrustedProxies proxies) : IHttpApplication<IFeatureCollection>
+public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttpOptions options, TrustedProxies proxies, Metrics.EdgeMetrics? metrics = null) : IHttpApplication<IFeatureCollection>
 {
+    private readonly Metrics.EdgeMetrics metrics = metrics ?? new();
+
+    /// <summary>Takes reloaded settings (SIGHUP); requests already running keep the ones they started with.</summary>
+    public void Reconfigure(EdgeHttpOptions newOptions, TrustedProxies newProxies)
+    {
+        options = newOptions;
+        proxies = newProxies;
+    }
+
     public const string HealthPath = "/_blueboat/health";
 
     public IFeatureCollection CreateContext(IFeatureCollection contextFeatures) => contextFeatures;
@@ -25,7 +34,6 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
 
     public async Task ProcessRequestAsync(IFeatureCollection features)
     {
-        var started = Stopwatch.GetTimestamp();
         var request = features.GetRequiredFeature<IHttpRequestFeature>();
         var response = features.GetRequiredFeature<IHttpResponseFeature>();
         var responseBody = features.GetRequiredFeature<IHttpResponseBodyFeature>();
@@ -35,6 +43,21 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
             await WriteText(response, responseBody, 200, "OK").ConfigureAwait(false);
             return;
         }
+
+        var tally = metrics.RequestStarted();
+        try
+        {
+            await HandleAsync(features, request, response, responseBody, tally).ConfigureAwait(false);
+        }
+        finally
+        {
+            metrics.RequestFinished(tally, response.StatusCode, response.Headers.ContentLength ?? 0);
+        }
+    }
+
+    private async Task HandleAsync(IFeatureCollection features, IHttpRequestFeature request, IHttpResponseFeature response, IHttpResponseBodyFeature responseBody, Metrics.EdgeMetrics.Tally tally)
+    {
+        var started = Stopwatch.GetTimestamp();
 
         var requestId = BlueboatHeaders.ChooseRequestId(request.Headers[BlueboatHeaders.RequestId].ToString());
         response.Headers[BlueboatHeaders.RequestId] = requestId;
@@ -51,6 +74,7 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
             return;
         }
         using var lease = route.Lease;
+        tally.App = app.App.Name;
         if (app.InFlight > app.Limits.MaxConcurrentRequests)
         {
             await WriteText(response, responseBody, 503, $"app {app.App.Name} is at its limit of {app.Limits.MaxConcurrentRequests} concurrent requests").ConfigureAwait(false);
@@ -62,6 +86,7 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         try
         {
             (body, bodyLength) = await ReadBodyAsync(request.Body, options.MaxRequestBodyBytes).ConfigureAwait(false);
+            tally.BytesIn = bodyLength;
             if (body is null)
             {
                 await WriteText(response, responseBody, 413, $"request body exceeds {options.MaxRequestBodyBytes} bytes").ConfigureAwait(false);

@@ -43,6 +43,13 @@ public sealed class StoreAppResolver : IAppResolver, IDisposable
 
     public AppCatalog Catalog => catalog;
 
+    /// <summary>Forgets cached routes and metadata, so the next request reads them from the store (a reload).</summary>
+    public void Refresh()
+    {
+        routes.InvalidateAll();
+        metadata.InvalidateAll();
+    }
+
     /// <summary>Metadata is a small JSON object; anything larger is not metadata.</summary>
     public const int MaxMetadataBytes = 1024 * 1024;
 

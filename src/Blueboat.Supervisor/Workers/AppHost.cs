@@ -68,6 +68,7 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
         }
         if (worker is null) return;
         log.Info("stopping worker", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("reason", reason));
+        services.Metrics.WorkerKilled(reason);
         worker.Stop();
     }
 
@@ -119,11 +120,13 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
                 ("start_ms", Math.Round((DateTime.UtcNow - started).TotalMilliseconds, 2)),
                 ("load_ms", Math.Round(loaded.InitMicroseconds / 1000.0, 2)),
                 ("pre_started", preStarted), ("code_cache", loaded.CodeCache.ToString().ToLowerInvariant()));
+            services.Metrics.WorkerStarted(app.Name);
             _ = WatchAsync(worker);
             return worker;
         }
         catch (Exception e)
         {
+            if (worker is not null) services.Metrics.WorkerKilled("failed to start");
             worker?.Kill();
             Failed(minimum: FailedStartRetry);
             log.Error("app failed to start", ("app", app.Name), ("version", app.Version), ("pid", worker?.Pid), ("error", e.Message));
@@ -165,6 +168,7 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
     private async Task WatchAsync(WorkerProcess worker)
     {
         var how = await worker.Exited.ConfigureAwait(false);
+        services.Metrics.WorkerEnded(unexpected: !worker.Stopping, how);
         if (worker.Stopping)
         {
             log.Info("worker stopped", ("app", app.Name), ("version", app.Version), ("pid", worker.Pid), ("requests_served", worker.RequestsServed));
@@ -234,4 +238,6 @@ public sealed record WorkerServices(WorkerLauncher Launcher, EdgeLog Log, Outbou
     public WorkerPool? Pool { get; init; }
 
     public CodeCacheStore? CodeCache { get; init; }
+
+    public Metrics.EdgeMetrics Metrics { get; init; } = new();
 }

@@ -24,6 +24,13 @@ public sealed class WorkerPool : IDisposable
     private int failuresInARow;
     private DateTime nextStartAt = DateTime.MinValue;
     private volatile bool disposed;
+    private readonly TaskCompletionSource filled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes once the pool has been full for the first time, or a start failed (the pool keeps
+    /// retrying and logs why): what the server waits for before it reports itself ready.
+    /// </summary>
+    public Task Filled => filled.Task;
 
     /// <summary>How long a worker may take to start its engine before it counts as failed.</summary>
     public static readonly TimeSpan WarmTimeout = TimeSpan.FromSeconds(15);
@@ -151,6 +158,7 @@ public sealed class WorkerPool : IDisposable
                 {
                     if (waiters.TryDequeue(out waiter)) failuresInARow = 0; // a request is waiting for this very worker
                     else idle.Add(worker);
+                    if (idle.Count >= Size) filled.TrySetResult();
                 }
             }
             if (disposed)
@@ -183,6 +191,7 @@ public sealed class WorkerPool : IDisposable
                 worker.Stop();
                 await worker.Exited.ConfigureAwait(false); // reaped, its cgroup removed
             }
+            filled.TrySetResult();
             if (disposed) return;
             log.Warn("pre-started worker failed to start", ("pid", worker?.Pid), ("error", e.Message));
             Failed();
@@ -235,6 +244,7 @@ public sealed class WorkerPool : IDisposable
         }
         foreach (var waiter in waiting) waiter.TrySetResult(null);
         retry.Dispose();
+        filled.TrySetResult();
         foreach (var worker in stopping) worker.Stop();
         foreach (var worker in stopping) worker.Exited.Wait(TimeSpan.FromSeconds(2));
         // A start caught mid-fork stops its worker itself once it sees the pool closed.

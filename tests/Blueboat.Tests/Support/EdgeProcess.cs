@@ -29,10 +29,14 @@ public sealed class EdgeProcess : IDisposable
         Http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    public static EdgeProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+    public static EdgeProcess Start(params string[] args) => StartWith(null, args);
 
     /// <summary>Starts the server with extra environment variables (the binary's test switches).</summary>
-    public static EdgeProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static EdgeProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        StartWith(psi => { foreach (var (name, value) in environment) psi.Environment[name] = value; }, args);
+
+    /// <summary>Starts the server with <paramref name="configure"/> applied to its start info (environment, working directory).</summary>
+    public static EdgeProcess StartWith(Action<ProcessStartInfo>? configure, params string[] args)
     {
         if (!File.Exists(TestPaths.Binary))
             throw new InvalidOperationException($"{TestPaths.Binary} is missing: run `make build` first (end-to-end tests drive the AOT binary)");
@@ -44,11 +48,11 @@ public sealed class EdgeProcess : IDisposable
             UseShellExecute = false,
         };
         S3Server.Credentials(psi.Environment);
-        foreach (var (name, value) in environment) psi.Environment[name] = value;
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add("-l");
         psi.ArgumentList.Add($"127.0.0.1:{port}");
         foreach (var a in args) psi.ArgumentList.Add(a);
+        configure?.Invoke(psi);
         var p = Process.Start(psi)!;
         var edge = new EdgeProcess(p, port);
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) edge.stdout.Enqueue(e.Data); };
@@ -76,6 +80,30 @@ public sealed class EdgeProcess : IDisposable
         }
         throw new TimeoutException("server did not start serving within 15 s");
     }
+
+    /// <summary>Wraps an already started process (e.g. under systemd-socket-activate) serving on <paramref name="port"/>.</summary>
+    public static EdgeProcess Attach(Process p, int port)
+    {
+        var edge = new EdgeProcess(p, port);
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) edge.stdout.Enqueue(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) edge.stderr.Enqueue(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        edge.WaitUntilServing();
+        return edge;
+    }
+
+    /// <summary>Sends a signal (SIGTERM 15, SIGHUP 1, ...) to the server.</summary>
+    public void Signal(int signal)
+    {
+        if (Kill(process.Id, signal) != 0) throw new InvalidOperationException($"kill({process.Id}, {signal}) failed");
+    }
+
+    /// <summary>The exit code, once the server exits within <paramref name="timeout"/>; null if it is still running.</summary>
+    public int? WaitForExit(TimeSpan timeout) => process.WaitForExit(timeout) ? process.ExitCode : null;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     public IReadOnlyList<string> StdoutLines => stdout.ToArray();
     public string Stderr => string.Join("\n", stderr);
