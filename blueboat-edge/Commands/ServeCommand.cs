@@ -63,8 +63,10 @@ public static class ServeCommand
         try
         {
             var application = new EdgeHttpApplication(resolver, log, new EdgeHttpOptions(options.MaxRequestBody), new TrustedProxies(options.TrustedProxies));
+            var transport = Blueboat.Supervisor.Transport.TransportSelector.Choose(options.Transport, log);
             var server = new EdgeServer(k => k.Listen(options.Listen!), application, log)
             {
+                Transport = transport.Create,
                 RequestHeadersTimeout = TimeSpan.FromMilliseconds(options.HeaderTimeoutMs),
             };
             EdgeServer? admin = null;
@@ -98,7 +100,8 @@ public static class ServeCommand
                 Console.Error.WriteLine($"blueboat-edge: {e.Message}");
                 return 1;
             }
-            log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("apps", source), ("pid", Environment.ProcessId));
+            log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("apps", source), ("pid", Environment.ProcessId),
+                ("transport", Blueboat.Supervisor.Transport.TransportSelector.Name(transport.Kind)));
 
             stop.Token.WaitHandle.WaitOne();
             log.Info("stopping");

@@ -25,6 +25,7 @@ public sealed class ServeOptions
     public int IdleTimeoutSecs { get; private set; } = 400;
     public string? AdminListen { get; private set; }
     public string? AdminTokenFile { get; private set; }
+    public Blueboat.Supervisor.Transport.TransportKind Transport { get; private set; } = Blueboat.Supervisor.Transport.TransportKind.IoUring;
     public bool ShowHelp { get; private set; }
     public bool ShowVersion { get; private set; }
 
@@ -109,6 +110,14 @@ public sealed class ServeOptions
                     break;
                 case "--admin-token-file":
                     o.AdminTokenFile = r.OptionalValue();
+                    break;
+                case "--transport":
+                    o.Transport = r.OptionalValue() switch
+                    {
+                        null or "io-uring" => Blueboat.Supervisor.Transport.TransportKind.IoUring,
+                        "socket" => Blueboat.Supervisor.Transport.TransportKind.Socket,
+                        var v => throw new UsageException($"--transport: \"{v}\" is not io-uring or socket"),
+                    };
                     break;
                 case "-h" or "--help":
                     o.ShowHelp = true;
