@@ -21,15 +21,25 @@ public sealed class EdgeProcess : IDisposable
     public HttpClient Http { get; }
     public Uri BaseUri { get; }
 
-    private EdgeProcess(Process process, int port)
+    private EdgeProcess(Process process, int port, string host = "127.0.0.1")
     {
         this.process = process;
         Port = port;
-        BaseUri = new Uri($"http://127.0.0.1:{port}/");
+        BaseUri = new Uri($"http://{host}:{port}/");
         Http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    public static EdgeProcess Start(params string[] args)
+    /// <summary>Names the transport every started server uses (`--transport`), unless a test picks one itself.</summary>
+    public const string TransportVariable = "BLUEBOAT_EDGE_TEST_TRANSPORT";
+
+    public static EdgeProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    public static EdgeProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args) => Start("127.0.0.1", environment, args);
+
+    /// <summary>Serves on another loopback host (e.g. "[::1]").</summary>
+    public static EdgeProcess StartOn(string host, params string[] args) => Start(host, new Dictionary<string, string>(), args);
+
+    private static EdgeProcess Start(string host, IReadOnlyDictionary<string, string> environment, string[] args)
     {
         if (!File.Exists(TestPaths.Binary))
             throw new InvalidOperationException($"{TestPaths.Binary} is missing: run `make build` first (end-to-end tests drive the AOT binary)");
@@ -41,12 +51,18 @@ public sealed class EdgeProcess : IDisposable
             UseShellExecute = false,
         };
         S3Server.Credentials(psi.Environment);
+        foreach (var (k, v) in environment) psi.Environment[k] = v;
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add("-l");
-        psi.ArgumentList.Add($"127.0.0.1:{port}");
+        psi.ArgumentList.Add($"{host}:{port}");
         foreach (var a in args) psi.ArgumentList.Add(a);
+        if (Environment.GetEnvironmentVariable(TransportVariable) is { Length: > 0 } transport && !args.Contains("--transport"))
+        {
+            psi.ArgumentList.Add("--transport");
+            psi.ArgumentList.Add(transport);
+        }
         var p = Process.Start(psi)!;
-        var edge = new EdgeProcess(p, port);
+        var edge = new EdgeProcess(p, port, host);
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) edge.stdout.Enqueue(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) edge.stderr.Enqueue(e.Data); };
         p.BeginOutputReadLine();
