@@ -48,7 +48,8 @@ internal sealed class UringConnection : ConnectionContext, IRingOwner, IValueTas
     // ring thread
     private int slot = -1;
     private bool recvArmed;
-    private bool inputEnded;
+    private bool inputEnded;   // the input pipe is complete
+    private bool peerDone;     // the client sent FIN, or receiving failed: nothing more to receive
     private Exception? inputError;
     private bool paused;
     private bool flushQueued;
@@ -242,26 +243,20 @@ internal sealed class UringConnection : ConnectionContext, IRingOwner, IValueTas
         if (result == 0)
         {
             // FIN: the client sent everything (a half-close still gets its responses).
+            peerDone = true;
             EndInput(abortReason);
         }
-        else if (result < 0)
+        else if (result < 0 && -result is not (Errno.ENOBUFS or Errno.ECANCELED))
         {
-            switch (-result)
-            {
-                case Errno.ENOBUFS: // every provided buffer was in use for a moment: receive again
-                case Errno.ECANCELED: // paused for backpressure, or disposing
-                    break;
-                case Errno.ECONNRESET:
-                    EndInput(abortReason ?? (Exception)new ConnectionResetException("The client reset the connection."));
-                    FireClosed();
-                    break;
-                default:
-                    EndInput(abortReason ?? (Exception)new ConnectionResetException($"Receive failed: {Marshal.GetPInvokeErrorMessage(-result)}"));
-                    FireClosed();
-                    break;
-            }
+            peerDone = true;
+            if (-result == Errno.ECONNRESET)
+                EndInput(abortReason ?? (Exception)new ConnectionResetException("The client reset the connection."));
+            else
+                EndInput(abortReason ?? (Exception)new ConnectionResetException($"Receive failed: {Marshal.GetPInvokeErrorMessage(-result)}"));
+            FireClosed();
         }
-        if (!recvArmed && !inputEnded && !paused && !disposeRequested) ArmRecv();
+        // ENOBUFS: every provided buffer was in use for a moment; ECANCELED: paused or disposing.
+        if (!recvArmed && !peerDone && !paused && !disposeRequested) ArmRecv();
         TryFinish();
     }
 
@@ -311,23 +306,26 @@ internal sealed class UringConnection : ConnectionContext, IRingOwner, IValueTas
         try { readerGone = inputFlush.GetResult().IsCompleted; }
         catch (Exception) { readerGone = true; }
         inputFlush = default;
-        if (readerGone) { ReaderGone(); return; }
-        if (inputEnded) { input.Writer.Complete(inputError); return; } // the end came while Kestrel was catching up
-        if (unflushed > 0)
+        if (readerGone) ReaderGone();
+        else if (inputEnded) input.Writer.Complete(inputError); // the end came while Kestrel was catching up
+        else if (unflushed > 0)
         {
             FlushInput();
             if (paused) return;
         }
-        if (!recvArmed && !inputEnded && !disposeRequested) ArmRecv();
+        if (!recvArmed && !peerDone && !disposeRequested) ArmRecv();
     }
 
-    /// <summary>Kestrel stopped reading: receive no more.</summary>
+    /// <summary>
+    /// Kestrel stopped reading. Keep receiving (and dropping) until the socket is shut down, as
+    /// Kestrel's socket transport does: closing with unread bytes would make the kernel send a
+    /// reset instead of a clean FIN after the last response.
+    /// </summary>
     private void ReaderGone()
     {
         inputEnded = true;
+        unflushed = 0;
         input.Writer.Complete();
-        StopReceiving();
-        TryFinish();
     }
 
     private void EndInput(Exception? error)
