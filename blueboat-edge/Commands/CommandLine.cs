@@ -51,6 +51,8 @@ public static class CommandLine
           --header-timeout-ms N        time a client may take to send a request's head (default 10000)
           --heap-limit-mb N            V8 heap of one app's worker; past it the worker is replaced (default 128)
           --dangerously-disable-seccomp  run workers without their syscall filter (debugging only; logged)
+          --transport io-uring|socket  how the HTTP listener talks to the network (default io-uring where the kernel
+                                       allows it, else socket, logged once; BLUEBOAT_EDGE_DISABLE_IO_URING=1 forces socket)
           --max-request-body BYTES     largest request body accepted (default 67108864, at most 1073741824)
           -h, --help                   show this help
           -V, --version                show the version

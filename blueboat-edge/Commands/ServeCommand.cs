@@ -79,6 +79,7 @@ public static class ServeCommand
         try
         {
             var application = new EdgeHttpApplication(resolver, log, new EdgeHttpOptions(options.MaxRequestBody), new TrustedProxies(options.TrustedProxies), metrics);
+            var transport = Blueboat.Supervisor.Transport.TransportSelector.Choose(options.Transport, log);
             var server = new EdgeServer(k =>
             {
                 if (options.Listen is { } address) k.Listen(address);
@@ -86,6 +87,7 @@ public static class ServeCommand
                 foreach (var fd in inherited.Sockets) k.ListenHandle((ulong)fd.Descriptor);
             }, application, log)
             {
+                Transport = transport.Create,
                 RequestHeadersTimeout = TimeSpan.FromMilliseconds(options.HeaderTimeoutMs),
             };
             EdgeServer? admin = null;
@@ -122,7 +124,7 @@ public static class ServeCommand
                 return 1;
             }
             log.Info("listening", ("address", string.Join(" ", server.Addresses)), ("apps", source), ("pid", Environment.ProcessId),
-                ("worker_pool", poolSize), ("systemd_sockets", string.Join(" ", inherited.Sockets.Select(s => $"{s.Name}:{s.Descriptor}"))));
+                ("worker_pool", poolSize), ("transport", Blueboat.Supervisor.Transport.TransportSelector.Name(transport.Kind)), ("systemd_sockets", string.Join(" ", inherited.Sockets.Select(s => $"{s.Name}:{s.Descriptor}"))));
 
             // Ready once the listeners are bound and the pre-started workers are up (or have
             // failed to come up, which the pool logs and keeps retrying).

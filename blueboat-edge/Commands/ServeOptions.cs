@@ -26,6 +26,7 @@ public sealed class ServeOptions
     public int WorkerPool { get; private set; } = 2;
     public string? AdminListen { get; private set; }
     public string? AdminTokenFile { get; private set; }
+    public Blueboat.Supervisor.Transport.TransportKind Transport { get; private set; } = Blueboat.Supervisor.Transport.TransportKind.IoUring;
     public bool ShowHelp { get; private set; }
     public bool ShowVersion { get; private set; }
     /// <summary>The configuration file read under the command line (--config), if any.</summary>
@@ -193,6 +194,14 @@ public sealed class ServeOptions
                     break;
                 case "--shutdown-timeout-secs":
                     o.ShutdownTimeoutSecs = (int)r.Number(0, 3600, o.ShutdownTimeoutSecs);
+                    break;
+                case "--transport":
+                    o.Transport = r.OptionalValue() switch
+                    {
+                        null or "io-uring" => Blueboat.Supervisor.Transport.TransportKind.IoUring,
+                        "socket" => Blueboat.Supervisor.Transport.TransportKind.Socket,
+                        var v => throw new UsageException($"--transport: \"{v}\" is not io-uring or socket"),
+                    };
                     break;
                 case "-h" or "--help":
                     o.ShowHelp = true;

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Blueboat.Supervisor.Logging;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Blueboat.Supervisor.Hosting;
@@ -21,6 +22,9 @@ public sealed class EdgeServer(Action<KestrelServerOptions> listen, IHttpApplica
 
     /// <summary>How long a client may take to send a request's head (slow-loris defence).</summary>
     public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The connection transport (default: sockets); see Transport/TransportSelector.</summary>
+    public Func<ILoggerFactory, IConnectionListenerFactory>? Transport { get; init; }
 
     /// <summary>The addresses actually bound (a port of 0 becomes the one the kernel chose).</summary>
     public IReadOnlyCollection<string> Addresses =>
@@ -43,7 +47,7 @@ public sealed class EdgeServer(Action<KestrelServerOptions> listen, IHttpApplica
         listen(options);
 
         var loggers = new EdgeLoggerFactory(log);
-        IConnectionListenerFactory transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggers);
+        IConnectionListenerFactory transport = Transport?.Invoke(loggers) ?? new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggers);
         server = new KestrelServer(Options.Create(options), transport, loggers);
         await server.StartAsync(application, cancel).ConfigureAwait(false);
     }

@@ -70,7 +70,13 @@ public class HostileClientTests : IDisposable
         for (var i = 0; i < 10; i++)
         {
             await StillServes();
-            await stream.WriteAsync("X-Slow: 1\r\n"u8.ToArray());
+            try { await stream.WriteAsync("X-Slow: 1\r\n"u8.ToArray()); }
+            catch (IOException) when (sw.Elapsed > TimeSpan.FromSeconds(1))
+            {
+                // On a busy machine the loop outlasts the timeout: the server already answered
+                // 408 and closed, and the kernel refuses further writes (broken pipe). Cut off.
+                return;
+            }
             await Task.Delay(200);
         }
         // The head took more than the 1 s allowed: the server answered 408 or closed the connection.

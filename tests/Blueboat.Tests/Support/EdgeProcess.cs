@@ -21,13 +21,16 @@ public sealed class EdgeProcess : IDisposable
     public HttpClient Http { get; }
     public Uri BaseUri { get; }
 
-    private EdgeProcess(Process process, int port)
+    private EdgeProcess(Process process, int port, string host = "127.0.0.1")
     {
         this.process = process;
         Port = port;
-        BaseUri = new Uri($"http://127.0.0.1:{port}/");
+        BaseUri = new Uri($"http://{host}:{port}/");
         Http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
     }
+
+    /// <summary>Names the transport every started server uses (`--transport`), unless a test picks one itself.</summary>
+    public const string TransportVariable = "BLUEBOAT_EDGE_TEST_TRANSPORT";
 
     public static EdgeProcess Start(params string[] args) => StartWith(null, args);
 
@@ -35,8 +38,13 @@ public sealed class EdgeProcess : IDisposable
     public static EdgeProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args) =>
         StartWith(psi => { foreach (var (name, value) in environment) psi.Environment[name] = value; }, args);
 
+    /// <summary>Serves on another loopback host (e.g. "[::1]").</summary>
+    public static EdgeProcess StartOn(string host, params string[] args) => Start(host, null, args);
+
     /// <summary>Starts the server with <paramref name="configure"/> applied to its start info (environment, working directory).</summary>
-    public static EdgeProcess StartWith(Action<ProcessStartInfo>? configure, params string[] args)
+    public static EdgeProcess StartWith(Action<ProcessStartInfo>? configure, params string[] args) => Start("127.0.0.1", configure, args);
+
+    private static EdgeProcess Start(string host, Action<ProcessStartInfo>? configure, string[] args)
     {
         if (!File.Exists(TestPaths.Binary))
             throw new InvalidOperationException($"{TestPaths.Binary} is missing: run `make build` first (end-to-end tests drive the AOT binary)");
@@ -50,11 +58,16 @@ public sealed class EdgeProcess : IDisposable
         S3Server.Credentials(psi.Environment);
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add("-l");
-        psi.ArgumentList.Add($"127.0.0.1:{port}");
+        psi.ArgumentList.Add($"{host}:{port}");
         foreach (var a in args) psi.ArgumentList.Add(a);
+        if (Environment.GetEnvironmentVariable(TransportVariable) is { Length: > 0 } transport && !args.Contains("--transport"))
+        {
+            psi.ArgumentList.Add("--transport");
+            psi.ArgumentList.Add(transport);
+        }
         configure?.Invoke(psi);
         var p = Process.Start(psi)!;
-        var edge = new EdgeProcess(p, port);
+        var edge = new EdgeProcess(p, port, host);
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) edge.stdout.Enqueue(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) edge.stderr.Enqueue(e.Data); };
         p.BeginOutputReadLine();
