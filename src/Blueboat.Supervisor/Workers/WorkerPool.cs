@@ -26,11 +26,19 @@ public sealed class WorkerPool : IDisposable
     private volatile bool disposed;
     private readonly TaskCompletionSource filled = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private int firstStartsDone;
+
     /// <summary>
-    /// Completes once the pool has been full for the first time, or a start failed (the pool keeps
-    /// retrying and logs why): what the server waits for before it reports itself ready.
+    /// Completes once the pool's first workers have all come up (into the pool, or straight to a
+    /// request that was waiting) or failed to (the pool keeps retrying and logs why): what the
+    /// server waits for before it reports itself ready.
     /// </summary>
     public Task Filled => filled.Task;
+
+    private void FirstStartDone()
+    {
+        if (Interlocked.Increment(ref firstStartsDone) >= Size) filled.TrySetResult();
+    }
 
     /// <summary>How long a worker may take to start its engine before it counts as failed.</summary>
     public static readonly TimeSpan WarmTimeout = TimeSpan.FromSeconds(15);
@@ -158,9 +166,9 @@ public sealed class WorkerPool : IDisposable
                 {
                     if (waiters.TryDequeue(out waiter)) failuresInARow = 0; // a request is waiting for this very worker
                     else idle.Add(worker);
-                    if (idle.Count >= Size) filled.TrySetResult();
                 }
             }
+            FirstStartDone();
             if (disposed)
             {
                 worker.Stop();
@@ -191,7 +199,7 @@ public sealed class WorkerPool : IDisposable
                 worker.Stop();
                 await worker.Exited.ConfigureAwait(false); // reaped, its cgroup removed
             }
-            filled.TrySetResult();
+            FirstStartDone();
             if (disposed) return;
             log.Warn("pre-started worker failed to start", ("pid", worker?.Pid), ("error", e.Message));
             Failed();

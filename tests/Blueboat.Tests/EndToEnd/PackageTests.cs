@@ -98,7 +98,7 @@ public class PackageTests
         Assert.True(exit == 0 && stderr.Trim().Length == 0, $"systemd-analyze verify ({exit}):\n{stderr}{stdout}");
     }
 
-    /// <summary>The hardening holds: systemd's own rating of the unit stays "OK" at 4.4 or better, and V8's JIT is allowed.</summary>
+    /// <summary>The hardening holds: systemd's own rating of the unit stays "OK" at 4.6 or better (the workers' PID and mount namespaces cost 0.2 of it), and V8's JIT is allowed.</summary>
     [Fact]
     public void TheServiceIsHardened()
     {
@@ -107,7 +107,7 @@ public class PackageTests
         var (exit, stdout, stderr) = Command.Run("systemd-analyze", "security", "--offline=true", "--no-pager", unit);
         var level = Regex.Match(stdout + stderr, @"Overall exposure level for blueboat-edge\.service: (\d+\.\d+)");
         Assert.True(level.Success, $"no exposure level ({exit}): {stderr}{stdout}");
-        Assert.True(double.Parse(level.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) <= 4.4, stdout);
+        Assert.True(double.Parse(level.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) <= 4.6, stdout);
         var text = File.ReadAllText(unit);
         Assert.DoesNotContain(text.Split('\n'), l => l.StartsWith("MemoryDenyWriteExecute"));
         foreach (var setting in new[] { "Type=notify", "WatchdogSec=", "Restart=on-failure", "KillMode=mixed", "NoNewPrivileges=yes",
