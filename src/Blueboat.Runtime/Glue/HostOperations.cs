@@ -44,6 +44,15 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
             var bytes = RandomNumberGenerator.GetBytes(checked((int)target.Length));
             target.Write(bytes, 0, (ulong)bytes.Length, 0);
         });
+        Set(engine, "digest", 3, (bool _, in V8FastArgs a, in V8FastResult _) =>
+        {
+            var algorithm = a.GetString(0, "algorithm");
+            var input = a.Get<ITypedArray<byte>>(1, "data");
+            var output = a.Get<ITypedArray<byte>>(2, "destination");
+            var hash = Digests.Compute(algorithm, ReadAll(input));
+            if ((ulong)hash.Length != output.Length) throw new ArgumentException($"{algorithm} digest is {hash.Length} bytes, not {output.Length}");
+            output.Write(hash, 0, (ulong)hash.Length, 0);
+        });
         Set(engine, "fetchStart", 4, (bool _, in V8FastArgs a, in V8FastResult _) =>
             host.FetchStart(a.GetInt32(0, "id"), a.GetUInt32(1, "exchange"), a.GetString(2, "request"), ReadAll(a.Get<ITypedArray<byte>>(3, "body"))));
         Set(engine, "appReady", 0, (bool _, in V8FastArgs _, in V8FastResult _) => host.AppReady());

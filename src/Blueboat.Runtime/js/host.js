@@ -3,7 +3,7 @@
 // APIs built on top of them.
 const names = [
   "event", "eventBody", "respond", "log", "timerSet", "timerClear", "randomFill",
-  "packageList", "packageRead", "appReady", "fetchStart",
+  "packageList", "packageRead", "appReady", "fetchStart", "digest",
 ];
 
 export const host = {};

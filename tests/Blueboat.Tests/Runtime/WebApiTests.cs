@@ -48,6 +48,39 @@ public class WebApiTests
     }
 
     [Fact]
+    public void SubtleDigestMatchesDotNetHashes()
+    {
+        var r = Eval("""
+            const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
+            const data = new TextEncoder().encode("abc");
+            const view = new Uint8Array([0, 0x61, 0x62, 0x63, 0]).subarray(1, 4);
+            let unknown = null;
+            try { await crypto.subtle.digest("MD5", data); } catch (e) { unknown = e.name; }
+            let notBytes = null;
+            try { await crypto.subtle.digest("SHA-256", "abc"); } catch (e) { notBytes = e.name; }
+            return {
+              sha1: hex(await crypto.subtle.digest("SHA-1", data)),
+              sha256: hex(await crypto.subtle.digest({ name: "sha-256" }, data)),
+              sha384: hex(await crypto.subtle.digest("SHA-384", data.buffer)),
+              sha512: hex(await crypto.subtle.digest("SHA-512", view)),
+              empty: hex(await crypto.subtle.digest("SHA-256", new Uint8Array(0))),
+              isBuffer: (await crypto.subtle.digest("SHA-256", data)) instanceof ArrayBuffer,
+              unknown, notBytes,
+            };
+            """);
+        var abc = System.Text.Encoding.ASCII.GetBytes("abc");
+        string Hex(byte[] b) => Convert.ToHexString(b).ToLowerInvariant();
+        Assert.Equal(Hex(System.Security.Cryptography.SHA1.HashData(abc)), r.GetProperty("sha1").GetString());
+        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", r.GetProperty("sha256").GetString());
+        Assert.Equal(Hex(System.Security.Cryptography.SHA384.HashData(abc)), r.GetProperty("sha384").GetString());
+        Assert.Equal(Hex(System.Security.Cryptography.SHA512.HashData(abc)), r.GetProperty("sha512").GetString());
+        Assert.Equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", r.GetProperty("empty").GetString());
+        Assert.True(r.GetProperty("isBuffer").GetBoolean());
+        Assert.Equal("NotSupportedError", r.GetProperty("unknown").GetString());
+        Assert.Equal("TypeError", r.GetProperty("notBytes").GetString());
+    }
+
+    [Fact]
     public void HeadersFollowTheFetchStandard()
     {
         var r = Eval("""
