@@ -14,7 +14,7 @@ namespace Blueboat.Worker;
 /// </summary>
 internal sealed class WorkerLoop : IRuntimeHost
 {
-    private readonly FrameConnection channel;
+    private readonly BlockingFrameChannel channel;
     private readonly BlockingCollection<WorkerEvent> events;
     private JsEngine engine = null!; // created by Load, once the app's limits are known
     private readonly HashSet<uint> open = new();
@@ -38,17 +38,33 @@ internal sealed class WorkerLoop : IRuntimeHost
     /// <summary>Longest log message sent to the supervisor; the rest is cut with a marker.</summary>
     private const int MaxLogChars = 64 * 1024;
 
-    public WorkerLoop(FrameConnection channel, BlockingCollection<WorkerEvent> events)
+    public WorkerLoop(BlockingFrameChannel channel, BlockingCollection<WorkerEvent> events)
     {
         this.channel = channel;
         this.events = events;
         watchdog = new CpuWatchdog(() => engine?.Interrupt());
     }
 
+    /// <summary>Events handled between two writes at most, so a busy queue still answers promptly.</summary>
+    private const int EventsPerFlush = 8;
+
     public int Run()
     {
-        foreach (var ev in events.GetConsumingEnumerable())
+        var sinceFlush = 0;
+        while (true)
         {
+            // Frames queued by the events handled so far leave together once the queue runs dry.
+            if (!events.TryTake(out var ev))
+            {
+                channel.Flush();
+                sinceFlush = 0;
+                ev = events.Take();
+            }
+            else if (++sinceFlush >= EventsPerFlush)
+            {
+                channel.Flush();
+                sinceFlush = 0;
+            }
             switch (ev)
             {
                 case WorkerEvent.Load load:
@@ -71,7 +87,6 @@ internal sealed class WorkerLoop : IRuntimeHost
                     return 0;
             }
         }
-        return 0;
     }
 
     private void Load(LoadApp app)
@@ -316,8 +331,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         channel.Send(FrameKind.ResponseHead, exchangeId, new ResponseHead(status, busyMicros, headers), static (w, h) => h.Write(w));
         for (var offset = 0; offset < body.Length; offset += FrameLayout.BodyChunk)
         {
-            var chunk = body.Slice(offset, Math.Min(FrameLayout.BodyChunk, body.Length - offset)).ToArray();
-            channel.Send(FrameKind.ResponseBody, exchangeId, chunk, static (w, c) => w.Raw(c));
+            channel.SendRaw(FrameKind.ResponseBody, exchangeId, body.Slice(offset, Math.Min(FrameLayout.BodyChunk, body.Length - offset)));
         }
         channel.Send(FrameKind.ResponseEnd, exchangeId);
     }
