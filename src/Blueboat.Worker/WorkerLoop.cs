@@ -48,6 +48,10 @@ internal sealed class WorkerLoop : IRuntimeHost
     /// <summary>Events handled between two writes at most, so a busy queue still answers promptly.</summary>
     private const int EventsPerFlush = 8;
 
+    /// <summary>Quiet time after which the worker gives back memory it does not need (once per quiet spell).</summary>
+    private static readonly TimeSpan IdleBeforeTrim = TimeSpan.FromSeconds(1);
+    private bool trimmed;
+
     public int Run()
     {
         var sinceFlush = 0;
@@ -58,13 +62,20 @@ internal sealed class WorkerLoop : IRuntimeHost
             {
                 channel.Flush();
                 sinceFlush = 0;
-                ev = events.Take();
+                if (trimmed || !loaded) ev = events.Take();
+                else if (!events.TryTake(out ev, IdleBeforeTrim))
+                {
+                    MemoryTrim.Run(engine.CollectGarbage);
+                    trimmed = true;
+                    continue;
+                }
             }
             else if (++sinceFlush >= EventsPerFlush)
             {
                 channel.Flush();
                 sinceFlush = 0;
             }
+            trimmed = false;
             switch (ev)
             {
                 case WorkerEvent.Load load:

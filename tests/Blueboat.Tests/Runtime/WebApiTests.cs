@@ -81,6 +81,38 @@ public class WebApiTests
     }
 
     [Fact]
+    public void RequestUrlsAreSerialisedAsTheUrlParserDoes()
+    {
+        // Request takes a fast path for URLs already in canonical form; it must agree with URL everywhere.
+        string[] urls =
+        [
+            "https://hello.bench/", "https://hello.bench", "http://a.b-c.example:8080/x/y?q=1&r=%20",
+            "https://Hello.Bench/", "HTTPS://hello.bench/", "https://hello.bench:443/", "http://hello.bench:80/x",
+            "https://hello.bench:0443/", "https://hello.bench:65536/", "https://hello.bench:65535/",
+            "https://hello.bench/a/../b", "https://hello.bench/a/./b", "https://hello.bench/a/%2e%2E/b", "https://hello.bench/.",
+            "https://hello.bench/a/..?x", "https://hello.bench/a/.b/..c", "https://127.1/", "https://127.0.0.1/", "https://a.0x7f/",
+            "https://xn--nxasmq6b.com/", "https://a.xn--abc/", "https://hello.bench/%zz", "https://hello.bench/a b",
+            "https://hello.bench/?a'b", "https://hello.bench/?a\"b", "https://hello.bench/p|q^r", "https://hello.bench/%7e?%7E",
+            "https://hello.bench/a#frag", "https://user@hello.bench/", "https://hello.bench/\\x", "https://hello.bench/é",
+            "https://hello.bench/a//b/", "https://hello.bench/?", "https://-a.bench/", "https://a..b/",
+        ];
+        var list = string.Join(",", urls.Select(u => System.Text.Json.JsonSerializer.Serialize(u)));
+        var r = Eval($$"""
+            const out = [];
+            for (const u of [{{list}}]) {
+              let viaUrl, viaRequest;
+              try { viaUrl = new URL(u).href; } catch (e) { viaUrl = "throws"; }
+              try { viaRequest = new Request(u).url; } catch (e) { viaRequest = "throws"; }
+              out.push([u, viaUrl, viaRequest]);
+            }
+            return out;
+            """);
+        foreach (var row in r.EnumerateArray())
+            Assert.True(row[1].GetString() == row[2].GetString(), $"{row[0]}: URL gives {row[1]}, Request gives {row[2]}");
+        Assert.Equal(urls.Length, r.GetArrayLength());
+    }
+
+    [Fact]
     public void HeadersFollowTheFetchStandard()
     {
         var r = Eval("""
