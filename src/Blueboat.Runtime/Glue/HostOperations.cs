@@ -44,15 +44,19 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
             var bytes = RandomNumberGenerator.GetBytes(checked((int)target.Length));
             target.Write(bytes, 0, (ulong)bytes.Length, 0);
         });
-        Set(engine, "digest", 3, (bool _, in V8FastArgs a, in V8FastResult _) =>
+        // Bytes as binary strings (one char per byte): see js/binary.js for why.
+        Set(engine, "digest", 2, (bool _, in V8FastArgs a, in V8FastResult r) =>
+            r.Set(Encoding.Latin1.GetString(Digests.Compute(a.GetString(0, "algorithm"), Encoding.Latin1.GetBytes(a.GetString(1, "data"))))));
+        Set(engine, "eventBodyText", 1, (bool _, in V8FastArgs a, in V8FastResult r) =>
         {
-            var algorithm = a.GetString(0, "algorithm");
-            var input = a.Get<ITypedArray<byte>>(1, "data");
-            var output = a.Get<ITypedArray<byte>>(2, "destination");
-            var hash = Digests.Compute(algorithm, ReadAll(input));
-            if ((ulong)hash.Length != output.Length) throw new ArgumentException($"{algorithm} digest is {hash.Length} bytes, not {output.Length}");
-            output.Write(hash, 0, (ulong)hash.Length, 0);
+            var length = a.GetInt32(0, "length");
+            if (length is < 0 or > MaxStringCrossing) throw new ArgumentOutOfRangeException(nameof(length), $"body of {length} bytes cannot cross as a string");
+            var buffer = new byte[length];
+            host.CopyEventBody(buffer);
+            r.Set(Encoding.Latin1.GetString(buffer));
         });
+        Set(engine, "respondText", 4, (bool _, in V8FastArgs a, in V8FastResult _) =>
+            host.Respond(a.GetUInt32(0, "exchange"), a.GetInt32(1, "status"), a.GetString(2, "headers"), Encoding.Latin1.GetBytes(a.GetString(3, "body"))));
         Set(engine, "fetchStart", 4, (bool _, in V8FastArgs a, in V8FastResult _) =>
             host.FetchStart(a.GetInt32(0, "id"), a.GetUInt32(1, "exchange"), a.GetString(2, "request"), ReadAll(a.Get<ITypedArray<byte>>(3, "body"))));
         Set(engine, "appReady", 0, (bool _, in V8FastArgs _, in V8FastResult _) => host.AppReady());
@@ -65,6 +69,9 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
             target.Write(data, 0, (ulong)Math.Min((ulong)data.Length, target.Length), 0);
         });
     }
+
+    /// <summary>Largest body that crosses as a binary string (js/binary.js STRING_CROSSING_MAX).</summary>
+    private const int MaxStringCrossing = 64 * 1024;
 
     /// <summary>Largest response body a worker sends; beyond it the app gets its 500 page.</summary>
     private const ulong MaxBodyBytes = 1UL << 30;

@@ -1,4 +1,5 @@
 import { host } from "../host.js";
+import { bytesToBinary, binaryToBytes } from "../binary.js";
 
 const INTEGER_ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
 
@@ -42,9 +43,9 @@ async function digest(algorithm, data) {
     e.name = "NotSupportedError";
     throw e;
   }
-  const input = bytesOf(data).slice(); // a copy: the caller may change its buffer once we return
-  const out = new Uint8Array(length);
-  host.digest(name, input, out);
+  // Read now, as the spec does: the caller may change its buffer once we return.
+  const out = binaryToBytes(host.digest(name, bytesToBinary(bytesOf(data))));
+  if (out.length !== length) throw new Error(`digest: ${name} gave ${out.length} bytes`);
   return out.buffer;
 }
 
