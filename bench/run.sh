@@ -8,7 +8,7 @@
 # Needs out/blueboat-edge (make bench builds it first). Installs wrk (Debian) and workerd (npm,
 # pinned in bench/peers/package-lock.json) when missing.
 # Environment: BENCH_DURATION (default 10s), BENCH_WARMUP (default 3s), BENCH_CONNECTIONS (64),
-# BENCH_THREADS (2), BENCH_COLD_APPS (20).
+# BENCH_THREADS (2), BENCH_COLD_APPS (20), BENCH_ROUNDS (2: the best of that many alternating runs counts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -18,6 +18,7 @@ warmup=${BENCH_WARMUP:-3s}
 conns=${BENCH_CONNECTIONS:-64}
 threads=${BENCH_THREADS:-2}
 cold_apps=${BENCH_COLD_APPS:-20}
+rounds=${BENCH_ROUNDS:-2}
 body_file=$root/bench/apps/json-sha/body.json
 
 [ -x "$bin" ] || { echo "bench: $bin is missing; run make build (or make bench)" >&2; exit 1; }
@@ -126,12 +127,26 @@ a=$(curl -s -H "Host: json.bench" --data-binary @"$body_file" "http://127.0.0.1:
 b=$(curl -s --data-binary @"$body_file" "http://127.0.0.1:$json_port/")
 [ "$a" = "$b" ] || { echo "bench: json-sha answers differ: ours '$a', workerd '$b'" >&2; exit 1; }
 
+# Other load on a shared machine only ever slows a server down: each case runs BENCH_ROUNDS
+# times, ours and workerd alternating, and the round with the most requests/s counts for each.
+better() { # CURRENT CANDIDATE -> the one with more requests/s
+  if [ -z "$1" ] || awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN { exit !(b > a) }'; then echo "$2"; else echo "$1"; fi
+}
+compare() { # OURS_URL WORKERD_URL HOST [LUA_SCRIPT SCRIPT_ARG] -> sets ours_best, workerd_best
+  ours_best="" workerd_best=""
+  for _ in $(seq "$rounds"); do
+    ours_best=$(better "$ours_best" "$(drive "$1" "$3" "${@:4}")")
+    workerd_best=$(better "$workerd_best" "$(drive "$2" "$3" "${@:4}")")
+  done
+}
 echo "bench: hello world" >&2
-read -r o_hello_rps o_hello_p50 o_hello_p99 < <(drive "http://127.0.0.1:$ours_port/" hello.bench)
-read -r w_hello_rps w_hello_p50 w_hello_p99 < <(drive "http://127.0.0.1:$hello_port/" hello.bench)
+compare "http://127.0.0.1:$ours_port/" "http://127.0.0.1:$hello_port/" hello.bench
+read -r o_hello_rps o_hello_p50 o_hello_p99 <<< "$ours_best"
+read -r w_hello_rps w_hello_p50 w_hello_p99 <<< "$workerd_best"
 echo "bench: JSON + SHA-256" >&2
-read -r o_json_rps o_json_p50 o_json_p99 < <(drive "http://127.0.0.1:$ours_port/" json.bench "${post[@]}")
-read -r w_json_rps w_json_p50 w_json_p99 < <(drive "http://127.0.0.1:$json_port/" json.bench "${post[@]}")
+compare "http://127.0.0.1:$ours_port/" "http://127.0.0.1:$json_port/" json.bench "${post[@]}"
+read -r o_json_rps o_json_p50 o_json_p99 <<< "$ours_best"
+read -r w_json_rps w_json_p50 w_json_p99 <<< "$workerd_best"
 
 # RSS after the load and a short idle.
 sleep 2
@@ -153,7 +168,9 @@ transport_row() { # NAME -> "rps p50 p99" or "n/a (...)"
     return
   fi
   curl -sf -H "Host: hello.bench" "http://127.0.0.1:$port/" >/dev/null
-  drive "http://127.0.0.1:$port/" hello.bench
+  local best=""
+  for _ in $(seq "$rounds"); do best=$(better "$best" "$(drive "http://127.0.0.1:$port/" hello.bench)"); done
+  echo "$best"
   stop_pid "$ours_pid"
 }
 echo "bench: transports" >&2
@@ -204,7 +221,7 @@ table() {
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))," \
     "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); wrk, servers and workers share the cores."
-  echo "wrk -t$threads -c$conns -d$duration --latency after a $warmup warm-up, loopback. workerd $workerd_version."
+  echo "wrk -t$threads -c$conns -d$duration --latency after a $warmup warm-up, loopback; best of $rounds alternating rounds per server. workerd $workerd_version."
   echo
   echo "| case | ours req/s | workerd req/s | ratio req/s | ours p50 ms | workerd p50 ms | ours p99 ms | workerd p99 ms | ratio p99 |"
   echo "|---|---|---|---|---|---|---|---|---|"
