@@ -112,6 +112,31 @@ public class WebApiTests
         Assert.Equal(urls.Length, r.GetArrayLength());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(256)]
+    [InlineData(8193)]
+    [InlineData(64 * 1024)]      // the largest body that crosses as a binary string
+    [InlineData(64 * 1024 + 1)]  // the smallest that crosses as a typed array
+    [InlineData(300_000)]
+    public void BodiesOfEveryByteValueCrossBothWaysUnchanged(int size)
+    {
+        using var h = new RuntimeHarness("""
+            export default { async fetch(request) {
+              const bytes = new Uint8Array(await request.arrayBuffer());
+              const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+              return new Response(bytes, { headers: { "x-sha256": Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("") } });
+            } };
+            """);
+        var body = new byte[size];
+        new Random(size).NextBytes(body);
+        for (var i = 0; i < Math.Min(size, 256); i++) body[i] = (byte)i;
+        var r = h.Send("POST", "/", null, body);
+        Assert.Equal(200, r.Status);
+        Assert.Equal(body, r.Body);
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(body)).ToLowerInvariant(), r.Header("x-sha256"));
+    }
+
     [Fact]
     public void HeadersFollowTheFetchStandard()
     {
