@@ -47,6 +47,11 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
         // Bytes as binary strings (one char per byte): see js/binary.js for why.
         Set(engine, "digest", 2, (bool _, in V8FastArgs a, in V8FastResult r) =>
             r.Set(Encoding.Latin1.GetString(Digests.Compute(a.GetString(0, "algorithm"), Encoding.Latin1.GetBytes(a.GetString(1, "data"))))));
+        // UTF-8 both ways; .NET replaces lone surrogates and invalid sequences with U+FFFD as the Encoding Standard does.
+        Set(engine, "utf8Encode", 1, (bool _, in V8FastArgs a, in V8FastResult r) =>
+            r.Set(Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(a.GetString(0, "text")))));
+        Set(engine, "utf8Decode", 1, (bool _, in V8FastArgs a, in V8FastResult r) =>
+            r.Set(Encoding.UTF8.GetString(Encoding.Latin1.GetBytes(a.GetString(0, "bytes")))));
         Set(engine, "eventBodyText", 1, (bool _, in V8FastArgs a, in V8FastResult r) =>
         {
             var length = a.GetInt32(0, "length");

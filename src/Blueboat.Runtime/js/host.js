@@ -3,7 +3,7 @@
 // APIs built on top of them.
 const names = [
   "event", "eventBody", "eventBodyText", "respond", "respondText", "log", "timerSet", "timerClear", "randomFill",
-  "packageList", "packageRead", "appReady", "fetchStart", "digest",
+  "packageList", "packageRead", "appReady", "fetchStart", "digest", "utf8Encode", "utf8Decode",
 ];
 
 export const host = {};

@@ -138,6 +138,41 @@ public class WebApiTests
     }
 
     [Fact]
+    public void LongTextIsEncodedAndDecodedAsShortTextIs()
+    {
+        // Long inputs take the host's codec, short ones the JS loops: repeating a short piece must
+        // give the repeated result of the piece, replacements and all.
+        var r = Eval("""
+            const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+            const piece = "aé€\ud800b😀\udc00c";
+            const enc = new TextEncoder();
+            const one = enc.encode(piece);
+            const long = enc.encode(piece.repeat(200));
+            const repeated = new Uint8Array(one.length * 200);
+            for (let i = 0; i < 200; i++) repeated.set(one, i * one.length);
+            const bad = [0x61, 0xff, 0x62, 0xe2, 0x82, 0xac, 0xed, 0xa0, 0x80, 0x63, 0xf0, 0x9f, 0x98, 0x80, 0xc3, 0x28, 0xf4, 0x90, 0x80, 0x80, 0x64];
+            const dec = new TextDecoder();
+            const shortText = dec.decode(new Uint8Array(bad));
+            const longBytes = new Uint8Array(bad.length * 100);
+            for (let i = 0; i < 100; i++) longBytes.set(bad, i * bad.length);
+            const withBom = new Uint8Array(3 + longBytes.length);
+            withBom.set([0xef, 0xbb, 0xbf]);
+            withBom.set(longBytes, 3);
+            return {
+              encodes: same(long, repeated),
+              decodes: dec.decode(longBytes) === shortText.repeat(100),
+              bom: dec.decode(withBom) === shortText.repeat(100),
+              keptBom: new TextDecoder("utf-8", { ignoreBOM: true }).decode(withBom) === "\ufeff" + shortText.repeat(100),
+              roundTrip: dec.decode(long) === piece.replace(/\ud800|\udc00/g, "\ufffd").repeat(200),
+              shortText,
+            };
+            """);
+        Assert.Equal("a\uFFFDb€\uFFFD\uFFFD\uFFFDc😀\uFFFD(\uFFFD\uFFFD\uFFFD\uFFFDd", r.GetProperty("shortText").GetString());
+        foreach (var check in new[] { "encodes", "decodes", "bom", "keptBom", "roundTrip" })
+            Assert.True(r.GetProperty(check).GetBoolean(), check);
+    }
+
+    [Fact]
     public void HeadersFollowTheFetchStandard()
     {
         var r = Eval("""
