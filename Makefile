@@ -7,7 +7,7 @@ BIN     := $(OUT)/blueboat-edge
 LISTEN  ?= 127.0.0.1:3000
 APP     ?= examples/hello-world
 
-.PHONY: all deps package-deps test-tools build package run test clean
+.PHONY: all deps package-deps test-tools build package run test bench clean
 
 all: build
 
@@ -69,7 +69,11 @@ test-tools: deps
 test: build test-tools package
 	BLUEBOAT_EDGE_BIN=$(CURDIR)/$(BIN) BLUEBOAT_EDGE_PACKAGES=$(CURDIR)/$(OUT)/packages tests/run-tests.sh
 
+# blueboat-edge against workerd in one run (installs wrk and workerd itself); writes bench/results/latest.md.
+bench: build
+	bench/run.sh
+
 clean:
 	rm -rf $(OUT) tests/.artifacts
 	find . -type d \( -name bin -o -name obj \) -not -path './.git/*' -prune -exec rm -rf {} +
-	rm -rf src/Blueboat.Runtime/node_modules tests/tools/node_modules
+	rm -rf src/Blueboat.Runtime/node_modules tests/tools/node_modules bench/peers/node_modules

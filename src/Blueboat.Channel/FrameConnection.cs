@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Net.Sockets;
 
 namespace Blueboat.Channel;
@@ -95,63 +93,28 @@ public sealed class FrameConnection : IDisposable
     /// <summary>Reads frames until the peer closes the channel or breaks the protocol.</summary>
     public async Task ReceiveAsync(FrameHandler onFrame, CancellationToken cancel = default)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
-        int start = 0, end = 0;
+        using var frames = new FrameAssembler();
         try
         {
             while (true)
             {
-                // parse every whole frame in the buffer
-                while (end - start >= FrameLayout.HeaderSize)
-                {
-                    var header = buffer.AsSpan(start, FrameLayout.HeaderSize);
-                    var payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(header);
-                    if (payloadLength > FrameLayout.MaxPayload)
-                        throw new ChannelProtocolException($"frame of {payloadLength} bytes exceeds the channel limit");
-                    var total = FrameLayout.HeaderSize + (int)payloadLength;
-                    if (end - start < total)
-                    {
-                        if (total > buffer.Length)
-                        {
-                            var bigger = ArrayPool<byte>.Shared.Rent(total);
-                            buffer.AsSpan(start, end - start).CopyTo(bigger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = bigger;
-                            end -= start;
-                            start = 0;
-                        }
-                        break;
-                    }
-                    var kind = (FrameKind)header[4];
-                    var id = BinaryPrimitives.ReadUInt32LittleEndian(header[5..]);
-                    onFrame(kind, id, buffer.AsSpan(start + FrameLayout.HeaderSize, (int)payloadLength));
-                    start += total;
-                }
-                if (start == end) { start = end = 0; }
-                else if (start > 0 && buffer.Length - end < 64 * 1024)
-                {
-                    buffer.AsSpan(start, end - start).CopyTo(buffer);
-                    end -= start;
-                    start = 0;
-                }
-
+                frames.DeliverFrames(onFrame);
                 int n;
                 try
                 {
-                    n = await socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None, cancel).ConfigureAwait(false);
+                    n = await socket.ReceiveAsync(frames.FreeSpace, SocketFlags.None, cancel).ConfigureAwait(false);
                 }
                 catch (SocketException)
                 {
                     n = 0;
                 }
                 if (n == 0) return;
-                end += n;
+                frames.Advance(n);
             }
         }
         finally
         {
             broken = true;
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -16,7 +16,17 @@ public sealed class FrameWriter : IDisposable
     public ReadOnlyMemory<byte> Written => buffer.AsMemory(0, length);
     public int Length => length;
 
+    public int Capacity => buffer.Length;
+
     public void Reset() { length = 0; frameStart = -1; }
+
+    /// <summary>Swaps an emptied buffer that a large body grew for a small one, so the memory goes back.</summary>
+    public void Shrink(int capacity)
+    {
+        if (length != 0) throw new InvalidOperationException("only an empty writer can shrink");
+        ArrayPool<byte>.Shared.Return(buffer);
+        buffer = ArrayPool<byte>.Shared.Rent(capacity);
+    }
 
     public void Truncate(int mark) { length = mark; frameStart = -1; }
 

@@ -8,15 +8,16 @@ namespace Blueboat.Worker;
 /// Turns frames from the supervisor into events for the loop: a request becomes ready once its
 /// head, body chunks and end have all arrived.
 /// </summary>
-internal sealed class ChannelInbox(FrameConnection channel, BlockingCollection<WorkerEvent> events)
+internal sealed class ChannelInbox(BlockingFrameChannel channel, BlockingCollection<WorkerEvent> events)
 {
     private readonly Dictionary<uint, (RequestHead Head, ArrayBufferWriter<byte> Body)> assembling = new();
 
-    public async Task RunAsync()
+    /// <summary>Runs on the worker's reader thread until the channel closes.</summary>
+    public void Run()
     {
         try
         {
-            await channel.ReceiveAsync(OnFrame).ConfigureAwait(false);
+            channel.Receive(OnFrame);
         }
         finally
         {

@@ -14,7 +14,7 @@ namespace Blueboat.Worker;
 /// </summary>
 internal sealed class WorkerLoop : IRuntimeHost
 {
-    private readonly FrameConnection channel;
+    private readonly BlockingFrameChannel channel;
     private readonly BlockingCollection<WorkerEvent> events;
     private JsEngine? engine; // created by WarmUp (pre-started workers) or by Load
     private int engineArrayBufferMb; // the ArrayBuffer cap the engine was created with; fixed for its life
@@ -41,21 +41,49 @@ internal sealed class WorkerLoop : IRuntimeHost
     /// <summary>Longest log message sent to the supervisor; the rest is cut with a marker.</summary>
     private const int MaxLogChars = 64 * 1024;
 
-    public WorkerLoop(FrameConnection channel, BlockingCollection<WorkerEvent> events)
+    public WorkerLoop(BlockingFrameChannel channel, BlockingCollection<WorkerEvent> events)
     {
         this.channel = channel;
         this.events = events;
         watchdog = new CpuWatchdog(() => engine?.Interrupt());
     }
 
+    /// <summary>Events handled between two writes at most, so a busy queue still answers promptly.</summary>
+    private const int EventsPerFlush = 8;
+
+    /// <summary>Quiet time after which the worker gives back memory it does not need (once per quiet spell).</summary>
+    private static readonly TimeSpan IdleBeforeTrim = TimeSpan.FromSeconds(1);
+    private bool trimmed;
+
     public int Run()
     {
+        var sinceFlush = 0;
         while (true)
         {
             if (codeCachePending && dispatchedSinceLoad && events.Count == 0) SendCodeCache();
-            WorkerEvent ev;
-            try { ev = events.Take(); }
-            catch (InvalidOperationException) { return 0; } // completed: no more events will come
+            // Frames queued by the events handled so far leave together once the queue runs dry.
+            if (!events.TryTake(out var ev))
+            {
+                channel.Flush();
+                sinceFlush = 0;
+                if (trimmed || !loaded)
+                {
+                    try { ev = events.Take(); }
+                    catch (InvalidOperationException) { return 0; } // completed: no more events will come
+                }
+                else if (!events.TryTake(out ev, IdleBeforeTrim))
+                {
+                    MemoryTrim.Run(engine!.CollectGarbage);
+                    trimmed = true;
+                    continue;
+                }
+            }
+            else if (++sinceFlush >= EventsPerFlush)
+            {
+                channel.Flush();
+                sinceFlush = 0;
+            }
+            trimmed = false;
             switch (ev)
             {
                 case WorkerEvent.Warm warm:
@@ -405,8 +433,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         channel.Send(FrameKind.ResponseHead, exchangeId, new ResponseHead(status, busyMicros, headers), static (w, h) => h.Write(w));
         for (var offset = 0; offset < body.Length; offset += FrameLayout.BodyChunk)
         {
-            var chunk = body.Slice(offset, Math.Min(FrameLayout.BodyChunk, body.Length - offset)).ToArray();
-            channel.Send(FrameKind.ResponseBody, exchangeId, chunk, static (w, c) => w.Raw(c));
+            channel.SendRaw(FrameKind.ResponseBody, exchangeId, body.Slice(offset, Math.Min(FrameLayout.BodyChunk, body.Length - offset)));
         }
         channel.Send(FrameKind.ResponseEnd, exchangeId);
     }

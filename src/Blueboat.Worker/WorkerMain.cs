@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Sockets;
 using Blueboat.Channel;
 
 namespace Blueboat.Worker;
@@ -15,20 +14,15 @@ public static class WorkerMain
     public static int Run()
     {
         Sandbox.ProcessHardening.MakeNotDumpable();
-        Socket socket;
-        try
+        using var channel = BlockingFrameChannel.Open(ChannelFd);
+        if (channel is null)
         {
-            socket = new Socket(new SafeSocketHandle(ChannelFd, ownsHandle: true));
-        }
-        catch (Exception e)
-        {
-            Console.Error.WriteLine($"blueboat-edge worker: no supervisor channel on descriptor {ChannelFd}: {e.Message}");
+            Console.Error.WriteLine($"blueboat-edge worker: no supervisor channel on descriptor {ChannelFd}");
             return 2;
         }
-        using var channel = new FrameConnection(socket);
         var events = new BlockingCollection<WorkerEvent>();
         var inbox = new ChannelInbox(channel, events);
-        _ = Task.Run(inbox.RunAsync);
+        new Thread(inbox.Run) { IsBackground = true, Name = "channel-reader" }.Start();
         var loop = new WorkerLoop(channel, events);
         return loop.Run();
     }

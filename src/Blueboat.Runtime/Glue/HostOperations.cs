@@ -44,6 +44,24 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
             var bytes = RandomNumberGenerator.GetBytes(checked((int)target.Length));
             target.Write(bytes, 0, (ulong)bytes.Length, 0);
         });
+        // Bytes as binary strings (one char per byte): see js/binary.js for why.
+        Set(engine, "digest", 2, (bool _, in V8FastArgs a, in V8FastResult r) =>
+            r.Set(Encoding.Latin1.GetString(Digests.Compute(a.GetString(0, "algorithm"), Encoding.Latin1.GetBytes(a.GetString(1, "data"))))));
+        // UTF-8 both ways; .NET replaces lone surrogates and invalid sequences with U+FFFD as the Encoding Standard does.
+        Set(engine, "utf8Encode", 1, (bool _, in V8FastArgs a, in V8FastResult r) =>
+            r.Set(Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(a.GetString(0, "text")))));
+        Set(engine, "utf8Decode", 1, (bool _, in V8FastArgs a, in V8FastResult r) =>
+            r.Set(Encoding.UTF8.GetString(Encoding.Latin1.GetBytes(a.GetString(0, "bytes")))));
+        Set(engine, "eventBodyText", 1, (bool _, in V8FastArgs a, in V8FastResult r) =>
+        {
+            var length = a.GetInt32(0, "length");
+            if (length is < 0 or > MaxStringCrossing) throw new ArgumentOutOfRangeException(nameof(length), $"body of {length} bytes cannot cross as a string");
+            var buffer = new byte[length];
+            host.CopyEventBody(buffer);
+            r.Set(Encoding.Latin1.GetString(buffer));
+        });
+        Set(engine, "respondText", 4, (bool _, in V8FastArgs a, in V8FastResult _) =>
+            host.Respond(a.GetUInt32(0, "exchange"), a.GetInt32(1, "status"), a.GetString(2, "headers"), Encoding.Latin1.GetBytes(a.GetString(3, "body"))));
         Set(engine, "fetchStart", 4, (bool _, in V8FastArgs a, in V8FastResult _) =>
             host.FetchStart(a.GetInt32(0, "id"), a.GetUInt32(1, "exchange"), a.GetString(2, "request"), ReadAll(a.Get<ITypedArray<byte>>(3, "body"))));
         Set(engine, "appReady", 0, (bool _, in V8FastArgs _, in V8FastResult _) => host.AppReady());
@@ -56,6 +74,9 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
             target.Write(data, 0, (ulong)Math.Min((ulong)data.Length, target.Length), 0);
         });
     }
+
+    /// <summary>Largest body that crosses as a binary string (js/binary.js STRING_CROSSING_MAX).</summary>
+    private const int MaxStringCrossing = 64 * 1024;
 
     /// <summary>Largest response body a worker sends; beyond it the app gets its 500 page.</summary>
     private const ulong MaxBodyBytes = 1UL << 30;

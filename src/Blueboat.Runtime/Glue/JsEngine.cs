@@ -130,6 +130,9 @@ public sealed class JsEngine : IDisposable
     /// <summary>Runs the runtime's dispatcher for the event the host currently exposes.</summary>
     public void Dispatch() => engine.Evaluate(dispatchScript);
 
+    /// <summary>A full, exhaustive collection: V8 frees what it can and returns free pages to the system.</summary>
+    public void CollectGarbage() => engine.CollectGarbage(exhaustive: true);
+
     /// <summary>Stops running JS as soon as possible; safe from any thread.</summary>
     public void Interrupt() => engine.Interrupt();
 

@@ -48,6 +48,131 @@ public class WebApiTests
     }
 
     [Fact]
+    public void SubtleDigestMatchesDotNetHashes()
+    {
+        var r = Eval("""
+            const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
+            const data = new TextEncoder().encode("abc");
+            const view = new Uint8Array([0, 0x61, 0x62, 0x63, 0]).subarray(1, 4);
+            let unknown = null;
+            try { await crypto.subtle.digest("MD5", data); } catch (e) { unknown = e.name; }
+            let notBytes = null;
+            try { await crypto.subtle.digest("SHA-256", "abc"); } catch (e) { notBytes = e.name; }
+            return {
+              sha1: hex(await crypto.subtle.digest("SHA-1", data)),
+              sha256: hex(await crypto.subtle.digest({ name: "sha-256" }, data)),
+              sha384: hex(await crypto.subtle.digest("SHA-384", data.buffer)),
+              sha512: hex(await crypto.subtle.digest("SHA-512", view)),
+              empty: hex(await crypto.subtle.digest("SHA-256", new Uint8Array(0))),
+              isBuffer: (await crypto.subtle.digest("SHA-256", data)) instanceof ArrayBuffer,
+              unknown, notBytes,
+            };
+            """);
+        var abc = System.Text.Encoding.ASCII.GetBytes("abc");
+        string Hex(byte[] b) => Convert.ToHexString(b).ToLowerInvariant();
+        Assert.Equal(Hex(System.Security.Cryptography.SHA1.HashData(abc)), r.GetProperty("sha1").GetString());
+        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", r.GetProperty("sha256").GetString());
+        Assert.Equal(Hex(System.Security.Cryptography.SHA384.HashData(abc)), r.GetProperty("sha384").GetString());
+        Assert.Equal(Hex(System.Security.Cryptography.SHA512.HashData(abc)), r.GetProperty("sha512").GetString());
+        Assert.Equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", r.GetProperty("empty").GetString());
+        Assert.True(r.GetProperty("isBuffer").GetBoolean());
+        Assert.Equal("NotSupportedError", r.GetProperty("unknown").GetString());
+        Assert.Equal("TypeError", r.GetProperty("notBytes").GetString());
+    }
+
+    [Fact]
+    public void RequestUrlsAreSerialisedAsTheUrlParserDoes()
+    {
+        // Request takes a fast path for URLs already in canonical form; it must agree with URL everywhere.
+        string[] urls =
+        [
+            "https://hello.bench/", "https://hello.bench", "http://a.b-c.example:8080/x/y?q=1&r=%20",
+            "https://Hello.Bench/", "HTTPS://hello.bench/", "https://hello.bench:443/", "http://hello.bench:80/x",
+            "https://hello.bench:0443/", "https://hello.bench:65536/", "https://hello.bench:65535/",
+            "https://hello.bench/a/../b", "https://hello.bench/a/./b", "https://hello.bench/a/%2e%2E/b", "https://hello.bench/.",
+            "https://hello.bench/a/..?x", "https://hello.bench/a/.b/..c", "https://127.1/", "https://127.0.0.1/", "https://a.0x7f/",
+            "https://xn--nxasmq6b.com/", "https://a.xn--abc/", "https://hello.bench/%zz", "https://hello.bench/a b",
+            "https://hello.bench/?a'b", "https://hello.bench/?a\"b", "https://hello.bench/p|q^r", "https://hello.bench/%7e?%7E",
+            "https://hello.bench/a#frag", "https://user@hello.bench/", "https://hello.bench/\\x", "https://hello.bench/é",
+            "https://hello.bench/a//b/", "https://hello.bench/?", "https://-a.bench/", "https://a..b/",
+        ];
+        var list = string.Join(",", urls.Select(u => System.Text.Json.JsonSerializer.Serialize(u)));
+        var r = Eval($$"""
+            const out = [];
+            for (const u of [{{list}}]) {
+              let viaUrl, viaRequest;
+              try { viaUrl = new URL(u).href; } catch (e) { viaUrl = "throws"; }
+              try { viaRequest = new Request(u).url; } catch (e) { viaRequest = "throws"; }
+              out.push([u, viaUrl, viaRequest]);
+            }
+            return out;
+            """);
+        foreach (var row in r.EnumerateArray())
+            Assert.True(row[1].GetString() == row[2].GetString(), $"{row[0]}: URL gives {row[1]}, Request gives {row[2]}");
+        Assert.Equal(urls.Length, r.GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(256)]
+    [InlineData(8193)]
+    [InlineData(64 * 1024)]      // the largest body that crosses as a binary string
+    [InlineData(64 * 1024 + 1)]  // the smallest that crosses as a typed array
+    [InlineData(300_000)]
+    public void BodiesOfEveryByteValueCrossBothWaysUnchanged(int size)
+    {
+        using var h = new RuntimeHarness("""
+            export default { async fetch(request) {
+              const bytes = new Uint8Array(await request.arrayBuffer());
+              const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+              return new Response(bytes, { headers: { "x-sha256": Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("") } });
+            } };
+            """);
+        var body = new byte[size];
+        new Random(size).NextBytes(body);
+        for (var i = 0; i < Math.Min(size, 256); i++) body[i] = (byte)i;
+        var r = h.Send("POST", "/", null, body);
+        Assert.Equal(200, r.Status);
+        Assert.Equal(body, r.Body);
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(body)).ToLowerInvariant(), r.Header("x-sha256"));
+    }
+
+    [Fact]
+    public void LongTextIsEncodedAndDecodedAsShortTextIs()
+    {
+        // Long inputs take the host's codec, short ones the JS loops: repeating a short piece must
+        // give the repeated result of the piece, replacements and all.
+        var r = Eval("""
+            const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+            const piece = "aé€\ud800b😀\udc00c";
+            const enc = new TextEncoder();
+            const one = enc.encode(piece);
+            const long = enc.encode(piece.repeat(200));
+            const repeated = new Uint8Array(one.length * 200);
+            for (let i = 0; i < 200; i++) repeated.set(one, i * one.length);
+            const bad = [0x61, 0xff, 0x62, 0xe2, 0x82, 0xac, 0xed, 0xa0, 0x80, 0x63, 0xf0, 0x9f, 0x98, 0x80, 0xc3, 0x28, 0xf4, 0x90, 0x80, 0x80, 0x64];
+            const dec = new TextDecoder();
+            const shortText = dec.decode(new Uint8Array(bad));
+            const longBytes = new Uint8Array(bad.length * 100);
+            for (let i = 0; i < 100; i++) longBytes.set(bad, i * bad.length);
+            const withBom = new Uint8Array(3 + longBytes.length);
+            withBom.set([0xef, 0xbb, 0xbf]);
+            withBom.set(longBytes, 3);
+            return {
+              encodes: same(long, repeated),
+              decodes: dec.decode(longBytes) === shortText.repeat(100),
+              bom: dec.decode(withBom) === shortText.repeat(100),
+              keptBom: new TextDecoder("utf-8", { ignoreBOM: true }).decode(withBom) === "\ufeff" + shortText.repeat(100),
+              roundTrip: dec.decode(long) === piece.replace(/\ud800|\udc00/g, "\ufffd").repeat(200),
+              shortText,
+            };
+            """);
+        Assert.Equal("a\uFFFDb€\uFFFD\uFFFD\uFFFDc😀\uFFFD(\uFFFD\uFFFD\uFFFD\uFFFDd", r.GetProperty("shortText").GetString());
+        foreach (var check in new[] { "encodes", "decodes", "bom", "keptBom", "roundTrip" })
+            Assert.True(r.GetProperty(check).GetBoolean(), check);
+    }
+
+    [Fact]
     public void HeadersFollowTheFetchStandard()
     {
         var r = Eval("""

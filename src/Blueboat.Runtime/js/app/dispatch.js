@@ -11,6 +11,7 @@ import { headerLines } from "../http/headers.js";
 import { fireTimer } from "../web/timers.js";
 import { logError, describe } from "../web/console.js";
 import { fetchDone } from "../web/fetch.js";
+import { STRING_CROSSING_MAX, bytesToBinary, binaryToBytes } from "../binary.js";
 
 // Captured before app code runs: an app may replace the globals, never the platform's path.
 const { parse, stringify } = JSON;
@@ -32,8 +33,7 @@ export function setAppModule(module, envValues) {
 export function dispatch() {
   const ev = parse(host.event());
   if (ev.kind === EVENT_REQUEST) {
-    const body = ev.bodyLength > 0 ? new Uint8Array(ev.bodyLength) : null;
-    if (body) host.eventBody(body);
+    const body = eventBody(ev.bodyLength);
     const ctx = { exchangeId: ev.id, requestId: ev.requestId };
     unanswered.set(ctx.exchangeId, ctx);
     enter(ctx);
@@ -43,10 +43,22 @@ export function dispatch() {
   } else if (ev.kind === EVENT_ABANDON) {
     abandon(ev.id);
   } else if (ev.kind === EVENT_FETCH_DONE) {
-    const body = ev.bodyLength > 0 ? new Uint8Array(ev.bodyLength) : null;
-    if (body) host.eventBody(body);
-    fetchDone(ev, body);
+    fetchDone(ev, eventBody(ev.bodyLength));
   }
+}
+
+/** The current event's body bytes, or null when it has none. */
+function eventBody(length) {
+  if (!(length > 0)) return null;
+  if (length <= STRING_CROSSING_MAX) return binaryToBytes(host.eventBodyText(length));
+  const body = new Uint8Array(length);
+  host.eventBody(body);
+  return body;
+}
+
+function respond(exchangeId, status, headers, body) {
+  if (body.length <= STRING_CROSSING_MAX) host.respondText(exchangeId, status, headers, bytesToBinary(body));
+  else host.respond(exchangeId, status, headers, body);
 }
 
 function escapeHtml(s) {
@@ -112,7 +124,7 @@ function send(ctx, response) {
     const wire = responseWireForm(response);
     if (wire.type === "error") throw new TypeError("the handler returned Response.error()");
     if (!(wire.status >= 200 && wire.status <= 599)) throw new RangeError(`invalid status ${wire.status}`);
-    host.respond(ctx.exchangeId, wire.status, stringify(headerLines(wire.headers)), wire.body);
+    respond(ctx.exchangeId, wire.status, stringify(headerLines(wire.headers)), wire.body);
     unanswered.delete(ctx.exchangeId);
     return;
   } catch (e) {
@@ -121,7 +133,7 @@ function send(ctx, response) {
   }
   const page = responseWireForm(errorPage(ctx.requestId));
   unanswered.delete(ctx.exchangeId);
-  host.respond(ctx.exchangeId, page.status, stringify(headerLines(page.headers)), page.body);
+  respond(ctx.exchangeId, page.status, stringify(headerLines(page.headers)), page.body);
 }
 
 /**

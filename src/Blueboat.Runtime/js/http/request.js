@@ -1,6 +1,6 @@
 import { Headers } from "./headers.js";
 import { Body, extractBody } from "./body.js";
-import { URL } from "../web/url.js";
+import { serializeUrl } from "../web/url.js";
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NORMALIZED = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"]);
@@ -33,7 +33,7 @@ export class Request {
       this.#method = input.method;
     } else {
       try {
-        this.#url = new URL(String(input)).href;
+        this.#url = serializeUrl(input);
       } catch {
         throw new TypeError(`Invalid URL: ${String(input)}`);
       }
