@@ -54,6 +54,7 @@ public static class CommandLine
           --transport io-uring|socket  how the HTTP listener talks to the network (default io-uring where the kernel
                                        allows it, else socket, logged once; BLUEBOAT_EDGE_DISABLE_IO_URING=1 forces socket)
           --max-request-body BYTES     largest request body accepted (default 67108864, at most 1073741824)
+          --max-response-body BYTES    largest response body an app may send; past it the client gets 502 (default 134217728)
           -h, --help                   show this help
           -V, --version                show the version
 

@@ -40,7 +40,7 @@ public static class ServeCommand
         var services = new WorkerServices(launcher, log, fetch) { Pool = pool, CodeCache = new CodeCacheStore(CodeCacheBytes), Metrics = metrics };
         var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),
             new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox), TimeSpan.FromMilliseconds(options.WallLimitMs),
-            options.MaxConcurrentRequests);
+            options.MaxConcurrentRequests) { MaxResponseBody = options.MaxResponseBody };
         if (options.Sandbox == Blueboat.Channel.SandboxMode.Off)
             log.Warn("seccomp is disabled (--dangerously-disable-seccomp): workers run without their syscall filter; use this for debugging only");
         var disposables = new List<IDisposable>();

@@ -21,6 +21,7 @@ public sealed class ServeOptions
     public int MaxConcurrentRequests { get; private set; } = 512;
     public Blueboat.Channel.SandboxMode Sandbox { get; private set; } = Blueboat.Channel.SandboxMode.On;
     public long MaxRequestBody { get; private set; } = 64L * 1024 * 1024;
+    public long MaxResponseBody { get; private set; } = Blueboat.Supervisor.Workers.AppLimits.DefaultMaxResponseBody;
     public int MetadataTtlMs { get; private set; } = 5000;
     public int IdleTimeoutSecs { get; private set; } = 400;
     public int WorkerPool { get; private set; } = 2;
@@ -170,6 +171,9 @@ public sealed class ServeOptions
                     break;
                 case "--max-request-body":
                     o.MaxRequestBody = r.Number(0, 1L << 30, o.MaxRequestBody);
+                    break;
+                case "--max-response-body":
+                    o.MaxResponseBody = r.Number(0, 1L << 30, o.MaxResponseBody);
                     break;
                 case "--metadata-ttl-ms":
                     o.MetadataTtlMs = (int)r.Number(0, 3_600_000, o.MetadataTtlMs);

@@ -51,7 +51,13 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
         return new AppMetadata(version, package, env, ParseLimits(root, source));
     }
 
-    /// <summary>The optional "limits" object: {"cpu_ms", "wall_ms", "heap_mb", "max_concurrent_requests"}.</summary>
+    /// <summary>The largest body size an app's metadata may set: 1 GiB, as the server's flags.</summary>
+    public const int MaxBodyBytes = 1 << 30;
+
+    /// <summary>
+    /// The optional "limits" object: {"cpu_ms", "wall_ms", "heap_mb", "max_concurrent_requests",
+    /// "max_request_body", "max_response_body"} (the body sizes in bytes).
+    /// </summary>
     private static AppLimitOverrides? ParseLimits(JsonElement root, string source)
     {
         if (!root.TryGetProperty("limits", out var l) || l.ValueKind == JsonValueKind.Null) return null;
@@ -63,7 +69,11 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
                 throw new AppLoadException($"{source}: limits.{name} must be a whole number from {min} to {max}");
             return n;
         }
-        return new AppLimitOverrides(Get("cpu_ms", 1, 600_000), Get("wall_ms", 1, 3_600_000), Get("heap_mb", 16, 16_384), Get("max_concurrent_requests", 1, 100_000));
+        return new AppLimitOverrides(Get("cpu_ms", 1, 600_000), Get("wall_ms", 1, 3_600_000), Get("heap_mb", 16, 16_384), Get("max_concurrent_requests", 1, 100_000))
+        {
+            MaxRequestBody = Get("max_request_body", 0, MaxBodyBytes),
+            MaxResponseBody = Get("max_response_body", 0, MaxBodyBytes),
+        };
     }
 
     /// <summary>Blueboat's metadata.json form: version, package, env (and limits when set).</summary>
@@ -85,6 +95,8 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
                 if (l.WallMs is { } wall) w.WriteNumber("wall_ms", wall);
                 if (l.HeapMb is { } heap) w.WriteNumber("heap_mb", heap);
                 if (l.MaxConcurrentRequests is { } max) w.WriteNumber("max_concurrent_requests", max);
+                if (l.MaxRequestBody is { } request) w.WriteNumber("max_request_body", request);
+                if (l.MaxResponseBody is { } response) w.WriteNumber("max_response_body", response);
                 w.WriteEndObject();
             }
             w.WriteEndObject();
@@ -119,4 +131,11 @@ public sealed record AppMetadata(string Version, string Package, IReadOnlyDictio
 }
 
 /// <summary>Limits an app's metadata may set for itself, each overriding the server's flag.</summary>
-public sealed record AppLimitOverrides(int? CpuMs, int? WallMs, int? HeapMb, int? MaxConcurrentRequests);
+public sealed record AppLimitOverrides(int? CpuMs, int? WallMs, int? HeapMb, int? MaxConcurrentRequests)
+{
+    /// <summary>Request body size in bytes (413 past it).</summary>
+    public int? MaxRequestBody { get; init; }
+
+    /// <summary>Response body size in bytes (502 past it).</summary>
+    public int? MaxResponseBody { get; init; }
+}

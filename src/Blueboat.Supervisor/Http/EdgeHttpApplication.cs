@@ -85,11 +85,12 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         var bodyLength = 0;
         try
         {
-            (body, bodyLength) = await ReadBodyAsync(request.Body, options.MaxRequestBodyBytes).ConfigureAwait(false);
+            var maxRequestBody = app.Limits.MaxRequestBody ?? options.MaxRequestBodyBytes; // the app's own cap, else the server's
+            (body, bodyLength) = await ReadBodyAsync(request.Body, maxRequestBody).ConfigureAwait(false);
             tally.BytesIn = bodyLength;
             if (body is null)
             {
-                await WriteText(response, responseBody, 413, $"request body exceeds {options.MaxRequestBodyBytes} bytes").ConfigureAwait(false);
+                await WriteText(response, responseBody, 413, $"request body exceeds {maxRequestBody} bytes").ConfigureAwait(false);
                 return;
             }
 
@@ -116,6 +117,12 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
             {
                 log.Warn("request lost with its worker", ("app", app.App.Name), ("request_id", requestId), ("error", e.Message));
                 await WriteText(response, responseBody, 502, $"the app's worker exited while handling this request (request id {requestId})").ConfigureAwait(false);
+                return;
+            }
+            catch (ResponseTooLargeException e)
+            {
+                log.Warn("app response exceeded its body limit", ("app", app.App.Name), ("request_id", requestId), ("limit_bytes", e.Limit));
+                await WriteText(response, responseBody, 502, $"the app's response body exceeds {e.Limit} bytes (request id {requestId})").ConfigureAwait(false);
                 return;
             }
             catch (OperationCanceledException) when (!aborted.IsCancellationRequested)

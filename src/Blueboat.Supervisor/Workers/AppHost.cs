@@ -214,6 +214,14 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
 /// <summary>The limits an app runs under: load time, CPU per request, V8 heap, wall time and concurrency.</summary>
 public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker, TimeSpan WallPerRequest, int MaxConcurrentRequests = 512)
 {
+    /// <summary>The app's own request body cap; null: the server's (--max-request-body).</summary>
+    public long? MaxRequestBody { get; init; }
+
+    /// <summary>How large a response body the supervisor takes from a worker; past it the client gets 502.</summary>
+    public long MaxResponseBody { get; init; } = DefaultMaxResponseBody;
+
+    public const long DefaultMaxResponseBody = 128L * 1024 * 1024;
+
     public static readonly AppLimits Default = new(TimeSpan.FromSeconds(3), Channel.WorkerLimits.Default, TimeSpan.FromSeconds(60));
 
     /// <summary>These limits with an app's own (from its metadata) where it sets them.</summary>
@@ -226,6 +234,8 @@ public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker,
         },
         WallPerRequest = own.WallMs is { } wall ? TimeSpan.FromMilliseconds(wall) : WallPerRequest,
         MaxConcurrentRequests = own.MaxConcurrentRequests ?? MaxConcurrentRequests,
+        MaxRequestBody = own.MaxRequestBody ?? MaxRequestBody,
+        MaxResponseBody = own.MaxResponseBody ?? MaxResponseBody,
     };
 }
 

@@ -8,3 +8,9 @@ public sealed class AppInitException(string message) : Exception(message);
 
 /// <summary>A worker failed to come up for a reason of the platform's, not of the app's code (it died or hung while loading).</summary>
 public sealed class WorkerStartException(string message) : Exception(message);
+
+/// <summary>An app's response body went past its cap; the supervisor stopped taking it.</summary>
+public sealed class ResponseTooLargeException(long limit) : Exception($"the response body exceeds {limit} bytes")
+{
+    public long Limit { get; } = limit;
+}

@@ -93,6 +93,7 @@ public sealed class WorkerProcess : IDisposable
     {
         App = app.Name;
         Version = app.Version;
+        maxResponseBody = limits.MaxResponseBody;
         var initBudget = limits.InitBudget;
         var message = new LoadApp(app.Name, app.Version, app.EntryModule, (int)initBudget.TotalMilliseconds, limits.Worker, app.Env, app.Package.Files) { CodeCache = codeCache };
         channel.Send(FrameKind.LoadApp, 0, message, static (w, m) => m.Write(w));
@@ -221,7 +222,16 @@ public sealed class WorkerProcess : IDisposable
                 if (exchanges.TryGetValue(id, out var e1)) e1.Head = ResponseHead.Read(payload);
                 break;
             case FrameKind.ResponseBody:
-                if (exchanges.TryGetValue(id, out var e2)) e2.Body.Write(payload);
+                if (exchanges.TryGetValue(id, out var e2))
+                {
+                    if (e2.Body.WrittenCount + payload.Length <= maxResponseBody) e2.Body.Write(payload);
+                    else if (exchanges.TryRemove(id, out _))
+                    {
+                        // Never buffer past the cap: the worker drops the rest, the client gets 502.
+                        channel.Send(FrameKind.Cancel, id);
+                        e2.Completion.TrySetException(new ResponseTooLargeException(maxResponseBody));
+                    }
+                }
                 break;
             case FrameKind.ResponseEnd:
                 if (exchanges.TryRemove(id, out var e3))
@@ -263,6 +273,8 @@ public sealed class WorkerProcess : IDisposable
     {
         Kill();
     }
+
+    private long maxResponseBody = AppLimits.DefaultMaxResponseBody;
 
     private sealed class Exchange
     {

@@ -35,11 +35,22 @@ public class AppMetadataTests
     [InlineData("""{"version":"v1","package":"a.tar","limits":{"cpu_ms":0}}""", "limits.cpu_ms must be a whole number")]
     [InlineData("""{"version":"v1","package":"a.tar","limits":{"heap_mb":"big"}}""", "limits.heap_mb must be a whole number")]
     [InlineData("""{"version":"v1","package":"a.tar","limits":[]}""", "\"limits\" must be an object")]
+    [InlineData("""{"version":"v1","package":"a.tar","limits":{"max_response_body":-1}}""", "limits.max_response_body must be a whole number from 0 to 1073741824")]
     public void RejectsBadMetadataWithAMessageNamingTheFile(string json, string expected)
     {
         var e = Assert.Throws<AppLoadException>(() => Parse(json));
         Assert.Contains(expected, e.Message);
         Assert.StartsWith("metadata.json:", e.Message);
+    }
+
+    [Fact]
+    public void BodyCapsInLimitsSurviveARoundTrip()
+    {
+        var m = Parse("""{"version":"v1","package":"a.tar","limits":{"max_request_body":10,"max_response_body":20}}""");
+        Assert.Equal(10, m.Limits!.MaxRequestBody);
+        Assert.Equal(20, m.Limits.MaxResponseBody);
+        var again = AppMetadata.Parse(m.ToJson(), "again");
+        Assert.Equal(m.Limits, again.Limits);
     }
 
     [Fact]
