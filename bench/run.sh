@@ -87,6 +87,9 @@ EOF
 post=("$work/post.lua" "$body_file")
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# A supervisor's children by role: app workers name themselves blueboat-app, pre-started (pool)
+# workers that no app has taken yet blueboat-idle.
+workers_named() { for w in $(pgrep -P "$1" || true); do [ "$(cat "/proc/$w/comm" 2>/dev/null)" = "$2" ] && echo "$w"; done; }
 private_kb() { awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s + 0}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -152,7 +155,9 @@ read -r w_json_rps w_json_p50 w_json_p99 <<< "$workerd_best"
 sleep 2
 sup_rss=$(rss_kb "$ours")
 busy_workers=()
-for w in $(pgrep -P "$ours" || true); do busy_workers+=("$w:$(rss_kb "$w"):$(private_kb "$w")"); done
+for w in $(workers_named "$ours" blueboat-app); do busy_workers+=("$w:$(rss_kb "$w"):$(private_kb "$w")"); done
+pool_rss=()
+for w in $(workers_named "$ours" blueboat-idle); do pool_rss+=("$(rss_kb "$w")"); done
 wd_rss=$(rss_kb "$wd")
 stop_pid "$wd"
 stop_pid "$ours"
@@ -207,7 +212,7 @@ sleep 2 # idle
 cold_sup_rss=$(rss_kb "$cold_pid")
 idle_rss=()
 idle_priv=()
-for w in $(pgrep -P "$cold_pid" || true); do idle_rss+=("$(rss_kb "$w")"); idle_priv+=("$(private_kb "$w")"); done
+for w in $(workers_named "$cold_pid" blueboat-app); do idle_rss+=("$(rss_kb "$w")"); idle_priv+=("$(private_kb "$w")"); done
 stop_pid "$cold_pid"
 
 stats() { # values in kB -> "min/median/max MB"
@@ -246,6 +251,7 @@ table() {
     IFS=: read -r p r v <<< "$entry"
     echo "| worker $p after the load, 2 s idle | $(mb "$r") | $(mb "$v") |"
   done
+  echo "| pre-started pool workers (bound to no app yet), min / median / max over ${#pool_rss[@]} | $(stats "${pool_rss[@]}") | |"
   echo "| supervisor with $cold_apps apps loaded | $(mb "$cold_sup_rss") | |"
   echo "| each idle app worker, min / median / max over ${#idle_rss[@]} (first request + 2 s idle) | $(stats "${idle_rss[@]}") | $(stats "${idle_priv[@]}") |"
   echo "| workerd (whole process, both apps, after the load) | $(mb "$wd_rss") | |"
