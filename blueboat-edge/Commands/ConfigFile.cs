@@ -14,13 +14,27 @@ public static partial class ConfigFile
     /// <summary>Where the packaged service keeps it (the unit passes it with --config).</summary>
     public const string DefaultPath = "/etc/blueboat-edge/blueboat-edge.conf";
 
+    /// <summary>A configuration file is a few KiB; anything past this is not one.</summary>
+    private const int MaxBytes = 1024 * 1024;
+
     public sealed record Entry(string Key, string? Value, int Line);
 
     /// <summary>Reads and checks the syntax of <paramref name="path"/>; errors name the file and the line.</summary>
     public static List<Entry> Read(string path)
     {
         string[] lines;
-        try { lines = File.ReadAllLines(path); }
+        if (Directory.Exists(path)) throw new UsageException($"--config: {path} is a directory, not a file");
+        try
+        {
+            // Read at most a little past the cap, so /dev/zero or a wrong huge file fails fast.
+            using var stream = File.OpenRead(path);
+            var buffer = new byte[MaxBytes + 1];
+            var length = 0;
+            int n;
+            while (length < buffer.Length && (n = stream.Read(buffer, length, buffer.Length - length)) > 0) length += n;
+            if (length > MaxBytes) throw new UsageException($"--config: {path} is larger than {MaxBytes / 1024} KiB; is it the right file?");
+            lines = System.Text.Encoding.UTF8.GetString(buffer, 0, length).Split('\n');
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new UsageException($"--config: cannot read {path}: {e.Message}");

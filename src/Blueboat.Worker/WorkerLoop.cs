@@ -286,13 +286,24 @@ internal sealed class WorkerLoop : IRuntimeHost
     /// V8 refuses every call once its heap limit is hit: answer what is in flight with 503, then
     /// end this worker; the supervisor starts a fresh one for the next request.
     /// </summary>
-    private void HeapExhausted()
+    private void HeapExhausted() =>
+        Retire($"the app exceeded its heap limit of {limits.HeapMb} MB", $"the app exceeded its memory limit of {limits.HeapMb} MB");
+
+    /// <summary>
+    /// JS that runs for no open request (a timer after its answer went out) has no request to
+    /// fail: past the CPU limit in one go, the worker is replaced, or a timer loop would burn CPU forever.
+    /// </summary>
+    private void BackgroundCpuExhausted() =>
+        Retire($"JavaScript outside any open request (a timer) ran past the CPU limit of {limits.CpuMsPerRequest} ms",
+            $"the app exceeded its CPU time limit of {limits.CpuMsPerRequest} ms");
+
+    /// <summary>Answers what is in flight with 503 and ends this worker; the supervisor starts a fresh one.</summary>
+    private void Retire(string why, string answer)
     {
         channel.Send(FrameKind.Retiring, 0);
-        Log(LogLevel.Error, "", $"worker stopped: the app exceeded its heap limit of {limits.HeapMb} MB");
+        Log(LogLevel.Error, "", "worker stopped: " + why);
         foreach (var exchange in open.ToList())
-            SendResponse(exchange, 503, [new("content-type", "text/plain; charset=utf-8")],
-                System.Text.Encoding.UTF8.GetBytes($"the app exceeded its memory limit of {limits.HeapMb} MB"), 0);
+            SendResponse(exchange, 503, [new("content-type", "text/plain; charset=utf-8")], System.Text.Encoding.UTF8.GetBytes(answer), 0);
         open.Clear();
         channel.Drain(TimeSpan.FromSeconds(2));
         Environment.Exit(3);
@@ -352,13 +363,15 @@ internal sealed class WorkerLoop : IRuntimeHost
         currentExchange = exchange;
         dispatchStarted = Stopwatch.GetTimestamp();
         var tracked = exchange != 0 && open.Contains(exchange);
-        if (tracked) watchdog.Arm(limits.CpuMsPerRequest * 1_000_000L - cpuNsByExchange.GetValueOrDefault(exchange));
+        // A request's JS shares its CPU budget across entries; anything else gets the limit per entry.
+        watchdog.Arm(limits.CpuMsPerRequest * 1_000_000L - (tracked ? cpuNsByExchange.GetValueOrDefault(exchange) : 0));
         try
         {
             engine!.Dispatch();
         }
         catch (ScriptInterruptedException) when (watchdog.Fired)
         {
+            if (!tracked) BackgroundCpuExhausted();
             // The request ran out of CPU time: it gets 503; the engine stays usable for the others.
             if (open.Remove(exchange))
             {
@@ -378,9 +391,9 @@ internal sealed class WorkerLoop : IRuntimeHost
         }
         finally
         {
+            var cpu = watchdog.Disarm();
             if (tracked)
             {
-                var cpu = watchdog.Disarm();
                 if (open.Contains(exchange)) cpuNsByExchange[exchange] = cpuNsByExchange.GetValueOrDefault(exchange) + cpu;
                 else cpuNsByExchange.Remove(exchange);
             }

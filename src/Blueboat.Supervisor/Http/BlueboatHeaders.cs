@@ -25,7 +25,18 @@ public static class BlueboatHeaders
         name.Equals(Metadata, StringComparison.OrdinalIgnoreCase) || name.Equals(ClientIp, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>An app cannot forge the platform's own response headers.</summary>
-    public static bool IsStrippedFromResponse(string name) => name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// Headers an app may not set on its response: the platform's own, and those that steer the
+    /// client connection (which carries other requests, possibly to other apps, when pipelined).
+    /// </summary>
+    public static bool IsStrippedFromResponse(string name) =>
+        name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) || ConnectionHeaders.Contains(name)
+        || name.StartsWith("proxy-", StringComparison.OrdinalIgnoreCase);
+
+    private static readonly HashSet<string> ConnectionHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "connection", "keep-alive", "upgrade", "te", "trailer",
+    };
 
     /// <summary>
     /// The incoming id when a proxy gave a usable one (visible ASCII, at most 256 characters, so it

@@ -83,14 +83,31 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
 
         byte[]? body = null;
         var bodyLength = 0;
+        using var bodyLease = new Memory.BudgetLease(requestBodies, app.RequestBodies);
         try
         {
             var maxRequestBody = app.Limits.MaxRequestBody ?? options.MaxRequestBodyBytes; // the app's own cap, else the server's
-            (body, bodyLength) = await ReadBodyAsync(request.Body, maxRequestBody).ConfigureAwait(false);
+            BodyOutcome outcome;
+            try
+            {
+                (body, bodyLength, outcome) = await ReadBodyAsync(request.Body, maxRequestBody, bodyLease).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is BadHttpRequestException or IOException or OverflowException)
+            {
+                // Malformed framing (a bad chunk size, a trailer flood): the client's mistake, not ours.
+                await WriteText(response, responseBody, e is BadHttpRequestException bad ? bad.StatusCode : 400, $"malformed request body (request id {requestId})").ConfigureAwait(false);
+                return;
+            }
             tally.BytesIn = bodyLength;
-            if (body is null)
+            if (outcome == BodyOutcome.TooLarge)
             {
                 await WriteText(response, responseBody, 413, $"request body exceeds {maxRequestBody} bytes").ConfigureAwait(false);
+                return;
+            }
+            if (outcome == BodyOutcome.NoMemory)
+            {
+                log.Warn("request body refused: too many large bodies in flight", ("app", app.App.Name), ("request_id", requestId));
+                await WriteText(response, responseBody, 503, $"too many large request bodies are in flight for this app or server; try again (request id {requestId})").ConfigureAwait(false);
                 return;
             }
 
@@ -140,7 +157,7 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         }
         finally
         {
-            if (body is not null) ArrayPool<byte>.Shared.Return(body);
+            if (body is not null && body.Length <= PooledBodyBytes) ArrayPool<byte>.Shared.Return(body);
         }
     }
 
@@ -181,8 +198,12 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         {
             response.StatusCode = head.Status;
             var grouped = new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
+            long headBytes = 0;
             foreach (var (name, value) in head.Headers)
             {
+                headBytes += name.Length + value.Length + 4;
+                if (headBytes > MaxResponseHeadBytes)
+                    throw new InvalidOperationException($"its headers exceed {MaxResponseHeadBytes} bytes");
                 if (BlueboatHeaders.IsStrippedFromResponse(name)) continue;
                 if (name.Equals("content-length", StringComparison.OrdinalIgnoreCase) || name.Equals("transfer-encoding", StringComparison.OrdinalIgnoreCase)) continue;
                 grouped[name] = grouped.TryGetValue(name, out var existing) ? StringValues.Concat(existing, value) : new StringValues(value);
@@ -213,8 +234,25 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         await body.Writer.WriteAsync(bytes).ConfigureAwait(false);
     }
 
-    /// <summary>Reads the whole body into a pooled buffer; null when it exceeds <paramref name="limit"/>.</summary>
-    private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(Stream stream, long limit)
+    /// <summary>
+    /// Request bodies up to this size use pooled buffers; larger ones are plain arrays the GC takes
+    /// back, since the shared pool would keep every large buffer it ever lent.
+    /// </summary>
+    private const int PooledBodyBytes = 1024 * 1024;
+
+    /// <summary>The largest response head an app may send (clients commonly give up past 64-100 KB).</summary>
+    private const int MaxResponseHeadBytes = 64 * 1024;
+
+    /// <summary>Request body bytes all requests may hold in the supervisor at once.</summary>
+    private readonly Memory.ByteBudget requestBodies = new(512L * 1024 * 1024);
+
+    private enum BodyOutcome { Read, TooLarge, NoMemory }
+
+    /// <summary>
+    /// Reads the whole body, counting its buffer in <paramref name="lease"/>; the buffer is null
+    /// when the body exceeds <paramref name="limit"/> or the budgets are spent.
+    /// </summary>
+    private static async Task<(byte[]? Buffer, int Length, BodyOutcome Outcome)> ReadBodyAsync(Stream stream, long limit, Memory.BudgetLease lease)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         var length = 0;
@@ -222,19 +260,36 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         {
             if (length == buffer.Length)
             {
-                var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, Array.MaxLength));
+                var size = (int)Math.Min((long)buffer.Length * 2, Math.Min(Array.MaxLength, limit + 1));
+                if (!lease.TryGrow(size - lease.Held))
+                {
+                    Give(buffer);
+                    return (null, 0, BodyOutcome.NoMemory);
+                }
+                var bigger = size <= PooledBodyBytes ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
                 buffer.AsSpan(0, length).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(buffer);
+                Give(buffer);
                 buffer = bigger;
             }
-            var n = await stream.ReadAsync(buffer.AsMemory(length)).ConfigureAwait(false);
-            if (n == 0) return (buffer, length);
+            int n;
+            try { n = await stream.ReadAsync(buffer.AsMemory(length)).ConfigureAwait(false); }
+            catch
+            {
+                Give(buffer);
+                throw;
+            }
+            if (n == 0) return (buffer, length, BodyOutcome.Read);
             length += n;
             if (length > limit)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
-                return (null, 0);
+                Give(buffer);
+                return (null, 0, BodyOutcome.TooLarge);
             }
+        }
+
+        static void Give(byte[] buffer)
+        {
+            if (buffer.Length <= PooledBodyBytes) ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

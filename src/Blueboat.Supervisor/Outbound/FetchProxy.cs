@@ -17,6 +17,9 @@ public sealed class FetchProxy : IDisposable
     public static readonly TimeSpan TotalTimeout = TimeSpan.FromSeconds(30);
     public const long MaxResponseBytes = 32L * 1024 * 1024;
 
+    /// <summary>Fetch response bodies all workers' fetches may hold in the supervisor at once.</summary>
+    public Memory.ByteBudget Budget { get; } = new(256L * 1024 * 1024);
+
     private readonly HttpClient follow;
     private readonly HttpClient manual;
     private readonly EdgeLog log;
@@ -60,7 +63,11 @@ public sealed class FetchProxy : IDisposable
         },
     };
 
-    public async Task<FetchResponse> SendAsync(string app, FetchRequest request)
+    /// <summary>
+    /// Performs one fetch; its response body is counted in <paramref name="lease"/> (the server's
+    /// and the worker's budgets), which the caller gives back once the body has been handed on.
+    /// </summary>
+    public async Task<FetchResponse> SendAsync(string app, FetchRequest request, Memory.BudgetLease lease)
     {
         if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
             return FetchResponse.Failed($"fetch: unsupported URL {request.Url}");
@@ -80,7 +87,7 @@ public sealed class FetchProxy : IDisposable
             using var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (request.Redirect == "error" && (int)response.StatusCode is >= 300 and < 400)
                 return FetchResponse.Failed($"fetch: {request.Url} redirected and redirect is \"error\"");
-            var body = await ReadCapped(response, timeout.Token).ConfigureAwait(false);
+            var body = await ReadCapped(response, lease, timeout.Token).ConfigureAwait(false);
             var headers = new List<KeyValuePair<string, string>>();
             foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
             {
@@ -91,7 +98,7 @@ public sealed class FetchProxy : IDisposable
             var final = response.RequestMessage?.RequestUri?.ToString() ?? request.Url;
             return new FetchResponse(null, (int)response.StatusCode, response.ReasonPhrase ?? "", final, final != uri.ToString(), headers, body);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or OutboundDeniedException or IOException or InvalidOperationException or ResponseTooLargeException)
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or OutboundDeniedException or IOException or InvalidOperationException)
         {
             var reason = e switch
             {
@@ -105,7 +112,7 @@ public sealed class FetchProxy : IDisposable
         }
     }
 
-    private static async Task<byte[]> ReadCapped(HttpResponseMessage response, CancellationToken cancel)
+    private static async Task<byte[]> ReadCapped(HttpResponseMessage response, Memory.BudgetLease lease, CancellationToken cancel)
     {
         if (response.Content.Headers.ContentLength > MaxResponseBytes) throw new ResponseTooLargeException();
         await using var stream = await response.Content.ReadAsStreamAsync(cancel).ConfigureAwait(false);
@@ -114,8 +121,9 @@ public sealed class FetchProxy : IDisposable
         int n;
         while ((n = await stream.ReadAsync(chunk, cancel).ConfigureAwait(false)) > 0)
         {
+            if (buffer.Length + n > MaxResponseBytes) throw new ResponseTooLargeException();
+            if (!lease.TryGrow(n)) throw new FetchMemoryExhaustedException();
             buffer.Write(chunk, 0, n);
-            if (buffer.Length > MaxResponseBytes) throw new ResponseTooLargeException();
         }
         return buffer.ToArray();
     }
@@ -129,4 +137,6 @@ public sealed class FetchProxy : IDisposable
     private sealed class OutboundDeniedException(string message) : IOException(message);
 
     private sealed class ResponseTooLargeException() : IOException($"the response is larger than {MaxResponseBytes / (1024 * 1024)} MiB");
+
+    private sealed class FetchMemoryExhaustedException() : IOException("too many fetch responses are held in memory at once (this app's or the server's share); try again");
 }

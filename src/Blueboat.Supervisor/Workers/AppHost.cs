@@ -37,6 +37,12 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
     /// <summary>Requests being handled by this app version right now.</summary>
     public int InFlight => Volatile.Read(ref inFlight);
 
+    /// <summary>
+    /// Request body bytes on their way to this app at once: a few huge uploads must not push its
+    /// worker past its memory limit (and every other request of the app with it).
+    /// </summary>
+    public Memory.ByteBudget RequestBodies { get; } = new(256L * 1024 * 1024);
+
     public DateTime LastUsed => new(Interlocked.Read(ref lastUsedTicks), DateTimeKind.Utc);
 
     /// <summary>Marks one request in flight until the lease is disposed (retirement waits for none).</summary>

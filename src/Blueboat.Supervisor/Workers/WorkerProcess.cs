@@ -23,6 +23,9 @@ public sealed class WorkerProcess : IDisposable
 
     /// <summary>Fetches one worker may have in flight; more wait, so one app cannot flood the supervisor.</summary>
     public const int MaxFetchesInFlight = 64;
+
+    /// <summary>Fetch response bytes one worker may have held in the supervisor at once.</summary>
+    private readonly Memory.ByteBudget fetchBudget = new(64L * 1024 * 1024);
     private readonly ConcurrentDictionary<uint, Exchange> exchanges = new();
     private readonly TaskCompletionSource<AppLoaded> loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Warmed> warmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -260,7 +263,8 @@ public sealed class WorkerProcess : IDisposable
         await fetchSlots.WaitAsync().ConfigureAwait(false);
         try
         {
-            var result = await fetch.SendAsync(App, request).ConfigureAwait(false);
+            using var lease = new Memory.BudgetLease(fetch.Budget, fetchBudget);
+            var result = await fetch.SendAsync(App, request, lease).ConfigureAwait(false);
             channel.Send(FrameKind.FetchResponse, id, result, static (w, r) => r.Write(w));
         }
         finally

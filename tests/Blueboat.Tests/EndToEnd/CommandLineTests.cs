@@ -65,4 +65,14 @@ public class CommandLineTests
         Assert.Equal(1, exit);
         Assert.Contains("/nonexistent/metadata.json", stderr);
     }
+
+    [Theory]
+    [InlineData("/dev/zero", "larger than 1024 KiB")]
+    [InlineData("/tmp", "is a directory")]
+    public void AConfigThatIsNotAConfigFileFailsFastAndSaysWhy(string path, string expected)
+    {
+        var (exit, _, stderr) = EdgeProcess.Run("serve", "-l", "127.0.0.1:0", "--app", TestPaths.App("inspect"), "--config", path);
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, stderr);
+    }
 }

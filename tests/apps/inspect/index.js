@@ -60,6 +60,17 @@ Router.get("/not-modified", () => new Response(null, { status: 304, headers: { e
 
 // Hostile handlers for the limit tests.
 Router.get("/loop", () => { for (;;) {} });
+// Answers at once, then spins in a timer: JS outside any open request, still under the CPU limit.
+Router.get("/spin-after-answer", () => {
+  setTimeout(() => { for (;;) {} }, 10);
+  return new Response("answered");
+});
+// Headers that would steer the client's connection: the platform strips them.
+Router.get("/connection-headers", () => new Response("steered", {
+  headers: { connection: "close, upgrade", upgrade: "h2c", "keep-alive": "timeout=1", "proxy-authenticate": "Basic", "x-kept": "yes" },
+}));
+// A response head far larger than any client accepts.
+Router.get("/huge-header", () => new Response("big", { headers: { "x-big": "a".repeat(200 * 1024) } }));
 Router.get("/alloc", () => {
   const hoard = [];
   for (;;) hoard.push(new Array(100000).fill(hoard.length));
