@@ -18,6 +18,8 @@ public sealed class OutboundPolicy(IReadOnlyList<IPNetwork> allowed)
         IPNetwork.Parse("224.0.0.0/4"), IPNetwork.Parse("240.0.0.0/4"),
         IPNetwork.Parse("::/128"), IPNetwork.Parse("::1/128"), IPNetwork.Parse("fc00::/7"), IPNetwork.Parse("fe80::/10"),
         IPNetwork.Parse("ff00::/8"), IPNetwork.Parse("64:ff9b::/96"),
+        // NAT64 for local use and 6to4 embed an IPv4 address that may be private; site-local is the old fc00::/7
+        IPNetwork.Parse("64:ff9b:1::/48"), IPNetwork.Parse("2002::/16"), IPNetwork.Parse("fec0::/10"),
     ];
 
     public static readonly OutboundPolicy Default = new([]);
