@@ -49,18 +49,7 @@ public sealed unsafe partial class BlockingFrameChannel : IDisposable
         int queued;
         lock (gate)
         {
-            var mark = pending.Length;
-            try
-            {
-                pending.Begin(kind, id);
-                build(pending, state);
-                pending.End();
-            }
-            catch
-            {
-                pending.Truncate(mark); // drop the partial frame so the stream stays well-formed
-                throw;
-            }
+            pending.Frame(kind, id, state, build);
             queued = pending.Length;
         }
         if (queued >= FlushThreshold) Flush();

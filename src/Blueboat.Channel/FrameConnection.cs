@@ -29,19 +29,7 @@ public sealed class FrameConnection : IDisposable
         bool start = false;
         lock (gate)
         {
-            var mark = pending.Length;
-            try
-            {
-                pending.Begin(kind, id);
-                build(pending, state);
-                pending.End();
-            }
-            catch
-            {
-                // drop the partial frame so the stream stays well-formed
-                pending.Truncate(mark);
-                throw;
-            }
+            pending.Frame(kind, id, state, build);
             if (!flushing) { flushing = true; start = true; }
         }
         if (start) _ = FlushAsync();

@@ -30,6 +30,26 @@ public sealed class FrameWriter : IDisposable
 
     public void Truncate(int mark) { length = mark; frameStart = -1; }
 
+    /// <summary>
+    /// Appends one whole frame built by <paramref name="build"/>; if building throws, the partial
+    /// frame is dropped so the stream stays well-formed.
+    /// </summary>
+    public void Frame<TState>(FrameKind kind, uint id, TState state, Action<FrameWriter, TState> build)
+    {
+        var mark = length;
+        try
+        {
+            Begin(kind, id);
+            build(this, state);
+            End();
+        }
+        catch
+        {
+            Truncate(mark);
+            throw;
+        }
+    }
+
     public FrameWriter Begin(FrameKind kind, uint id)
     {
         if (frameStart >= 0) throw new InvalidOperationException("frame already open");

@@ -66,8 +66,13 @@ public sealed class EdgeProcess : IDisposable
             psi.ArgumentList.Add(transport);
         }
         configure?.Invoke(psi);
-        var p = Process.Start(psi)!;
-        var edge = new EdgeProcess(p, port, host);
+        return Follow(new EdgeProcess(Process.Start(psi)!, port, host));
+    }
+
+    /// <summary>Collects the server's output and waits until it serves.</summary>
+    private static EdgeProcess Follow(EdgeProcess edge)
+    {
+        var p = edge.process;
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) edge.stdout.Enqueue(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) edge.stderr.Enqueue(e.Data); };
         p.BeginOutputReadLine();
@@ -95,16 +100,7 @@ public sealed class EdgeProcess : IDisposable
     }
 
     /// <summary>Wraps an already started process (e.g. under systemd-socket-activate) serving on <paramref name="port"/>.</summary>
-    public static EdgeProcess Attach(Process p, int port)
-    {
-        var edge = new EdgeProcess(p, port);
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) edge.stdout.Enqueue(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) edge.stderr.Enqueue(e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        edge.WaitUntilServing();
-        return edge;
-    }
+    public static EdgeProcess Attach(Process p, int port) => Follow(new EdgeProcess(p, port));
 
     /// <summary>Sends a signal (SIGTERM 15, SIGHUP 1, ...) to the server.</summary>
     public void Signal(int signal)
