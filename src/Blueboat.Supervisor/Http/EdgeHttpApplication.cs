@@ -87,10 +87,12 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         try
         {
             var maxRequestBody = app.Limits.MaxRequestBody ?? options.MaxRequestBodyBytes; // the app's own cap, else the server's
-            BodyOutcome outcome;
+            var outcome = BodyOutcome.Read;
             try
             {
-                (body, bodyLength, outcome) = await ReadBodyAsync(request.Body, maxRequestBody, bodyLease).ConfigureAwait(false);
+                // Kestrel knows from the framing when there is no body (most GETs): nothing to read then.
+                if (features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true)
+                    (body, bodyLength, outcome) = await ReadBodyAsync(request.Body, maxRequestBody, bodyLease).ConfigureAwait(false);
             }
             catch (Exception e) when (e is BadHttpRequestException or IOException or OverflowException)
             {
@@ -124,11 +126,9 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
             }
 
             WorkerResponse answer;
-            using var wall = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-            wall.CancelAfter(app.Limits.WallPerRequest);
             try
             {
-                answer = await worker.HandleAsync(head, body.AsMemory(0, bodyLength), wall.Token).ConfigureAwait(false);
+                answer = await worker.HandleAsync(head, body.AsMemory(0, bodyLength), app.Limits.WallPerRequest, aborted).ConfigureAwait(false);
             }
             catch (WorkerExitedException e)
             {
@@ -142,7 +142,7 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
                 await WriteText(response, responseBody, 502, $"the app's response body exceeds {e.Limit} bytes (request id {requestId})").ConfigureAwait(false);
                 return;
             }
-            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            catch (WallTimeExceededException)
             {
                 log.Warn("request exceeded its wall time", ("app", app.App.Name), ("request_id", requestId), ("limit_ms", app.Limits.WallPerRequest.TotalMilliseconds));
                 await WriteText(response, responseBody, 504, $"the app did not answer within {app.Limits.WallPerRequest.TotalMilliseconds:0} ms (request id {requestId})").ConfigureAwait(false);

@@ -14,3 +14,6 @@ public sealed class ResponseTooLargeException(long limit) : Exception($"the resp
 {
     public long Limit { get; } = limit;
 }
+
+/// <summary>The app did not finish its response within the request's wall time; the worker was told to drop it.</summary>
+public sealed class WallTimeExceededException() : Exception("the app did not answer within its wall time");

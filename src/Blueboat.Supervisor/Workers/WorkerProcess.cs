@@ -27,6 +27,7 @@ public sealed class WorkerProcess : IDisposable
     /// <summary>Fetch response bytes one worker may have held in the supervisor at once.</summary>
     private readonly Memory.ByteBudget fetchBudget = new(64L * 1024 * 1024);
     private readonly ConcurrentDictionary<uint, Exchange> exchanges = new();
+    private readonly DeadlineSweep deadlines;
     private readonly TaskCompletionSource<AppLoaded> loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Warmed> warmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -57,6 +58,7 @@ public sealed class WorkerProcess : IDisposable
     {
         Pid = pid;
         this.channel = channel;
+        deadlines = new DeadlineSweep(ExpireOverdue);
         log = services.Log;
         fetch = services.Fetch;
         memory = services.Launcher.Memory;
@@ -116,18 +118,24 @@ public sealed class WorkerProcess : IDisposable
         throw new WorkerStartException($"the worker did not report within {backstop.TotalSeconds:0} s of being given the app");
     }
 
-    /// <summary>Hands one request to the worker and waits for the whole response.</summary>
-    public async Task<WorkerResponse> HandleAsync(RequestHead head, ReadOnlyMemory<byte> body, CancellationToken aborted)
+    /// <summary>
+    /// Hands one request to the worker and waits for the whole response. Past <paramref name="wallTime"/>
+    /// the worker is told to drop it and this fails with <see cref="WallTimeExceededException"/>;
+    /// when <paramref name="aborted"/> fires (the client left) it is dropped the same way and this is cancelled.
+    /// The response completes on the channel's reader thread: what awaits it continues there.
+    /// </summary>
+    public async Task<WorkerResponse> HandleAsync(RequestHead head, ReadOnlyMemory<byte> body, TimeSpan wallTime, CancellationToken aborted)
     {
         var id = (uint)Interlocked.Increment(ref nextExchangeId);
         if (id == 0) id = (uint)Interlocked.Increment(ref nextExchangeId);
-        var exchange = new Exchange();
+        var exchange = new Exchange(Stopwatch.GetTimestamp() + (long)(wallTime.TotalSeconds * Stopwatch.Frequency));
         exchanges[id] = exchange;
         if (!IsAlive)
         {
             exchanges.TryRemove(id, out _);
             throw new WorkerExitedException("worker is not running");
         }
+        deadlines.Watch();
 
         channel.Send(FrameKind.RequestHead, id, head, static (w, h) => h.Write(w));
         for (var offset = 0; offset < body.Length; offset += FrameLayout.BodyChunk)
@@ -137,14 +145,11 @@ public sealed class WorkerProcess : IDisposable
         }
         channel.Send(FrameKind.RequestEnd, id);
 
-        using var registration = aborted.Register(() =>
+        using var registration = aborted.UnsafeRegister(static state =>
         {
-            if (exchanges.TryRemove(id, out var gone))
-            {
-                channel.Send(FrameKind.Cancel, id);
-                gone.Completion.TrySetCanceled();
-            }
-        });
+            var (worker, id) = ((WorkerProcess, uint))state!;
+            worker.Abandon(id, null);
+        }, (this, id));
         try
         {
             return await exchange.Completion.Task.ConfigureAwait(false);
@@ -153,6 +158,25 @@ public sealed class WorkerProcess : IDisposable
         {
             Interlocked.Increment(ref requestsServed);
         }
+    }
+
+    /// <summary>Drops an exchange the supervisor no longer waits for: the worker is told, the waiter gets <paramref name="failure"/> (cancelled when null).</summary>
+    private bool Abandon(uint id, Exception? failure)
+    {
+        if (!exchanges.TryRemove(id, out var gone)) return false;
+        channel.Send(FrameKind.Cancel, id);
+        if (failure is null) gone.Completion.TrySetCanceled();
+        else gone.Completion.TrySetException(failure);
+        return true;
+    }
+
+    /// <summary>Fails every exchange past its wall time (called by <see cref="deadlines"/>); true while any is left to watch.</summary>
+    private bool ExpireOverdue()
+    {
+        var now = Stopwatch.GetTimestamp();
+        foreach (var (id, exchange) in exchanges)
+            if (exchange.Deadline <= now) Abandon(id, new WallTimeExceededException());
+        return !exchanges.IsEmpty;
     }
 
     /// <summary>True once the supervisor itself decided to stop this worker (eviction, retirement).</summary>
@@ -174,7 +198,7 @@ public sealed class WorkerProcess : IDisposable
     {
         try
         {
-            await channel.ReceiveAsync(OnFrame).ConfigureAwait(false);
+            await channel.ReceiveAsync(OnFrame, $"worker-{Pid}").ConfigureAwait(false);
         }
         catch (ChannelProtocolException e)
         {
@@ -187,6 +211,7 @@ public sealed class WorkerProcess : IDisposable
 
         // The channel is gone: the worker is dead or must be. Kill, then reap so no zombie stays.
         NativeProcess.Kill(Pid, NativeProcess.SIGKILL);
+        deadlines.Dispose();
         var description = await Task.Run(Reap).ConfigureAwait(false);
         memory?.Release(Pid);
         exited.TrySetResult(description);
@@ -280,10 +305,12 @@ public sealed class WorkerProcess : IDisposable
 
     private long maxResponseBody = AppLimits.DefaultMaxResponseBody;
 
-    private sealed class Exchange
+    private sealed class Exchange(long deadline)
     {
+        public readonly long Deadline = deadline; // Stopwatch ticks
         public ResponseHead? Head;
         public readonly ArrayBufferWriter<byte> Body = new();
-        public readonly TaskCompletionSource<WorkerResponse> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed on the channel's reader thread, which then runs the response out itself: no thread-pool hop.
+        public readonly TaskCompletionSource<WorkerResponse> Completion = new();
     }
 }

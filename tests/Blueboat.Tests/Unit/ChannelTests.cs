@@ -108,4 +108,60 @@ public class ChannelTests
         a.Dispose();
         await receiving.WaitAsync(TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public async Task FramesSentUnderASendBatchLeaveTogetherWhenItEnds()
+    {
+        var (client, server) = await UnixPair();
+        using var a = new FrameConnection(client);
+        using (server)
+        {
+            using (SendBatch.Open())
+            {
+                for (uint i = 1; i <= 3; i++) a.Send(FrameKind.RequestEnd, i);
+                await Task.Delay(100);
+                Assert.Equal(0, server.Available); // held back while the batch is open
+            }
+            var expected = 3 * FrameLayout.HeaderSize;
+            var buffer = new byte[expected];
+            var got = 0;
+            while (got < expected) got += await server.ReceiveAsync(buffer.AsMemory(got)).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal([1u, 2u, 3u], Enumerable.Range(0, 3).Select(i => BitConverter.ToUInt32(buffer, i * FrameLayout.HeaderSize + 5)));
+
+            // Outside a batch, a frame leaves at once.
+            a.Send(FrameKind.RequestEnd, 4);
+            got = 0;
+            while (got < FrameLayout.HeaderSize) got += await server.ReceiveAsync(buffer.AsMemory(got, FrameLayout.HeaderSize - got)).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(4u, BitConverter.ToUInt32(buffer, 5));
+        }
+    }
+
+    [Fact]
+    public async Task ReceiverEndsWhenThePeerCloses()
+    {
+        var (client, server) = await UnixPair();
+        using var b = new FrameConnection(server);
+        var frames = 0;
+        var receiving = b.ReceiveAsync((_, _, _) => frames++, "test-reader");
+        using (var a = new FrameConnection(client))
+        {
+            a.Send(FrameKind.RequestEnd, 1);
+            await Task.Delay(50);
+        }
+        await receiving.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, frames);
+        Assert.True(b.IsBroken);
+    }
+
+    private static async Task<(Socket Client, Socket Server)> UnixPair()
+    {
+        using var dir = new TempDir();
+        var path = dir.Combine("s");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen();
+        var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await client.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        return (client, await listener.AcceptAsync());
+    }
 }

@@ -255,7 +255,12 @@ internal sealed class RingThread
         } while (n == ReapBatch);
         UringNative.BufPublish(ring);
         // One flush per connection per batch: many small receives become one wake-up of Kestrel.
-        foreach (var connection in pendingFlushes) connection.FlushInput();
+        // Kestrel parses and hands the requests to workers right here, on this thread; the frames
+        // for each worker leave in one write when the batch ends.
+        using (Blueboat.Channel.SendBatch.Open())
+        {
+            for (var i = 0; i < pendingFlushes.Count; i++) pendingFlushes[i].FlushInput();
+        }
         pendingFlushes.Clear();
         UringNative.BufPublish(ring);
     }
