@@ -10,7 +10,7 @@ namespace Blueboat.Worker;
 /// </summary>
 internal sealed class ChannelInbox(BlockingFrameChannel channel, BlockingCollection<WorkerEvent> events)
 {
-    private readonly Dictionary<uint, (RequestHead Head, ArrayBufferWriter<byte> Body)> assembling = new();
+    private readonly Dictionary<uint, (RequestHead Head, ArrayBufferWriter<byte>? Body)> assembling = new(); // no body writer until a body chunk comes
 
     /// <summary>Runs on the worker's reader thread until the channel closes.</summary>
     public void Run()
@@ -36,14 +36,16 @@ internal sealed class ChannelInbox(BlockingFrameChannel channel, BlockingCollect
                 events.Add(new WorkerEvent.Load(LoadApp.Read(payload)));
                 break;
             case FrameKind.RequestHead:
-                assembling[id] = (RequestHead.Read(payload), new ArrayBufferWriter<byte>());
+                assembling[id] = (RequestHead.Read(payload), null);
                 break;
             case FrameKind.RequestBody:
-                if (assembling.TryGetValue(id, out var partial)) partial.Body.Write(payload);
+                if (!assembling.TryGetValue(id, out var partial)) break;
+                if (partial.Body is null) assembling[id] = partial = (partial.Head, new ArrayBufferWriter<byte>(Math.Max(payload.Length, 1)));
+                partial.Body!.Write(payload);
                 break;
             case FrameKind.RequestEnd:
                 if (assembling.Remove(id, out var whole))
-                    events.Add(new WorkerEvent.RequestReady(id, whole.Head, whole.Body.WrittenSpan.ToArray()));
+                    events.Add(new WorkerEvent.RequestReady(id, whole.Head, whole.Body is { } body ? body.WrittenSpan.ToArray() : []));
                 break;
             case FrameKind.FetchResponse:
                 events.Add(new WorkerEvent.FetchDone((int)id, FetchResponse.Read(payload)));

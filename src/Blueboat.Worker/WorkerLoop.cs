@@ -28,7 +28,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     private readonly Dictionary<int, uint> fetches = new(); // fetch id -> the exchange that started it
     private readonly string initRequestId = "s:init+" + Guid.NewGuid().ToString("D");
 
-    private string currentEventJson = "{}";
+    private string currentEvent = "{}";
     private byte[] currentBody = [];
     private uint currentExchange;
     private long dispatchStarted;
@@ -144,10 +144,10 @@ internal sealed class WorkerLoop : IRuntimeHost
     private void WarmUpRequestPath()
     {
         var head = new RequestHead("GET", "https://warm.invalid/", "warm-up", "127.0.0.1", [new("host", "warm.invalid")]);
-        currentEventJson = RuntimeEvents.ForRequest(WarmUpExchange, head, 0);
+        currentEvent = RuntimeEvents.ForRequest(WarmUpExchange, head, 0);
         EnterJs(WarmUpExchange);
-        currentEventJson = "{}";
-        _ = RuntimeEvents.ParseHeaderLines("[[\"content-type\",\"text/plain\"]]");
+        currentEvent = "{}";
+        _ = RuntimeEvents.ParseHeaderLines("content-type\ntext/plain");
         _ = JsonSerializer.Serialize(new Dictionary<string, string>(), WorkerJson.Default.DictionaryStringString);
     }
 
@@ -328,7 +328,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         dispatchedSinceLoad = true;
         open.Add(ready.ExchangeId);
         requestIds[ready.ExchangeId] = ready.Head.RequestId;
-        currentEventJson = RuntimeEvents.ForRequest(ready.ExchangeId, ready.Head, ready.Body.Length);
+        currentEvent = RuntimeEvents.ForRequest(ready.ExchangeId, ready.Head, ready.Body.Length);
         currentBody = ready.Body;
         EnterJs(ready.ExchangeId);
         currentBody = [];
@@ -338,7 +338,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         if (!fetches.Remove(done.FetchId, out var exchange)) return;
         Release(exchange);
-        currentEventJson = RuntimeEvents.ForFetch(done.FetchId, done.Response);
+        currentEvent = RuntimeEvents.ForFetch(done.FetchId, done.Response);
         currentBody = done.Response.Body;
         EnterJs(exchange);
         currentBody = [];
@@ -354,7 +354,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         if (!RemoveTimer(timerId, out var timer)) return;
         timer.Timer.Dispose();
-        currentEventJson = RuntimeEvents.ForTimer(timerId);
+        currentEvent = RuntimeEvents.ForTimer(timerId);
         EnterJs(timer.Exchange);
     }
 
@@ -405,7 +405,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         // Microtasks have all run by now: an unanswered exchange with nothing pending never will be.
         if (exchange != 0 && open.Contains(exchange) && pendingByExchange.GetValueOrDefault(exchange) == 0)
         {
-            currentEventJson = RuntimeEvents.ForAbandon(exchange);
+            currentEvent = RuntimeEvents.ForAbandon(exchange);
             try { engine!.Dispatch(); }
             catch (ScriptEngineException e) { Log(LogLevel.Error, "", $"runtime dispatch failed: {e.ErrorDetails}"); }
             if (open.Remove(exchange)) // the runtime could not answer it: answer plainly
@@ -415,25 +415,17 @@ internal sealed class WorkerLoop : IRuntimeHost
 
     // ---- IRuntimeHost: called from JS, on this thread ----
 
-    public string CurrentEventJson => currentEventJson;
+    public string CurrentEvent => currentEvent;
 
     public void CopyEventBody(Span<byte> destination) =>
         currentBody.AsSpan(0, Math.Min(currentBody.Length, destination.Length)).CopyTo(destination);
 
-    public void Respond(uint exchangeId, int status, string headerLinesJson, ReadOnlySpan<byte> body)
+    public void Respond(uint exchangeId, int status, string headerLines, ReadOnlySpan<byte> body)
     {
         if (!open.Contains(exchangeId)) return; // cancelled, or answered already
-        // Validate before answering: a failure here throws back into JS, which falls back to its 500 page.
+        // Validate before answering: a failure here (ArgumentException) throws back into JS, which falls back to its 500 page.
         if (status is < 200 or > 599) throw new ArgumentOutOfRangeException(nameof(status), $"invalid status {status}");
-        List<KeyValuePair<string, string>> headers;
-        try
-        {
-            headers = RuntimeEvents.ParseHeaderLines(headerLinesJson);
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw new ArgumentException($"response headers could not be read: {e.Message}");
-        }
+        var headers = RuntimeEvents.ParseHeaderLines(headerLines);
         open.Remove(exchangeId);
         var busy = busyTicks.GetValueOrDefault(exchangeId);
         busyTicks.Remove(exchangeId);

@@ -5,13 +5,14 @@ namespace Blueboat.Runtime.Glue;
 /// <summary>What the JS runtime layer asks of the process hosting it (the worker).</summary>
 public interface IRuntimeHost
 {
-    /// <summary>The event the current dispatch is about, as the JSON the runtime's dispatcher reads.</summary>
-    string CurrentEventJson { get; }
+    /// <summary>The event the current dispatch is about, as <see cref="RuntimeEvents"/> describes it.</summary>
+    string CurrentEvent { get; }
 
     /// <summary>Copies the current request's body into <paramref name="destination"/>.</summary>
     void CopyEventBody(Span<byte> destination);
 
-    void Respond(uint exchangeId, int status, string headerLinesJson, ReadOnlySpan<byte> body);
+    /// <summary>Answers an exchange; <paramref name="headerLines"/> is read by <see cref="RuntimeEvents.ParseHeaderLines"/>.</summary>
+    void Respond(uint exchangeId, int status, string headerLines, ReadOnlySpan<byte> body);
     void Log(LogLevel level, string requestId, string message);
     void SetTimer(int timerId, double delayMs, uint exchangeId);
     void ClearTimer(int timerId);

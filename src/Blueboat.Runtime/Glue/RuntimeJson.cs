@@ -4,5 +4,4 @@ namespace Blueboat.Runtime.Glue;
 
 /// <summary>Source-generated JSON for the few shapes the glue writes (AOT has no reflection-based serializer).</summary>
 [JsonSerializable(typeof(string))]
-[JsonSerializable(typeof(List<List<string>>))]
 internal sealed partial class RuntimeJson : JsonSerializerContext;

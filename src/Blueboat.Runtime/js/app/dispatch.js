@@ -7,14 +7,15 @@ import { App, setEnv } from "./app.js";
 import { RouterImpl } from "../router/router.js";
 import { incomingRequest } from "../http/request.js";
 import { Response, responseWireForm } from "../http/response.js";
-import { headerLines } from "../http/headers.js";
+import { headerLinesText } from "../http/headers.js";
 import { fireTimer } from "../web/timers.js";
 import { logError, describe } from "../web/console.js";
 import { fetchDone } from "../web/fetch.js";
 import { STRING_CROSSING_MAX, bytesToBinary, binaryToBytes } from "../binary.js";
 
 // Captured before app code runs: an app may replace the globals, never the platform's path.
-const { parse, stringify } = JSON;
+const { parse } = JSON;
+const split = Function.prototype.call.bind(String.prototype.split);
 
 export const Router = new RouterImpl();
 let appModule = null;
@@ -30,21 +31,36 @@ export function setAppModule(module, envValues) {
   setEnv(envValues);
 }
 
+/**
+ * Handles the event the host exposes (RuntimeEvents.cs): fields joined by "\n" (kind, id, ...),
+ * or JSON, which starts with "{", for fetch results and for requests the text form cannot carry.
+ */
 export function dispatch() {
-  const ev = parse(host.event());
-  if (ev.kind === EVENT_REQUEST) {
-    const body = eventBody(ev.bodyLength);
-    const ctx = { exchangeId: ev.id, requestId: ev.requestId };
-    unanswered.set(ctx.exchangeId, ctx);
-    enter(ctx);
-    handleRequest(ctx, ev, body);
-  } else if (ev.kind === EVENT_TIMER) {
-    fireTimer(ev.id);
-  } else if (ev.kind === EVENT_ABANDON) {
-    abandon(ev.id);
-  } else if (ev.kind === EVENT_FETCH_DONE) {
-    fetchDone(ev, eventBody(ev.bodyLength));
+  const event = host.event();
+  if (event[0] === "{") {
+    const ev = parse(event);
+    if (ev.kind === EVENT_REQUEST) startRequest(ev.id, ev.requestId, ev.method, ev.url, ev.headers, 0, ev.bodyLength);
+    else if (ev.kind === EVENT_FETCH_DONE) fetchDone(ev, eventBody(ev.bodyLength));
+    return;
   }
+  const fields = split(event, "\n");
+  const kind = +fields[0];
+  if (kind === EVENT_REQUEST) {
+    // 1, id, body length, request id, method, url, then header names and values from index 6
+    startRequest(+fields[1], fields[3], fields[4], fields[5], fields, 6, +fields[2]);
+  } else if (kind === EVENT_TIMER) {
+    fireTimer(+fields[1]);
+  } else if (kind === EVENT_ABANDON) {
+    abandon(+fields[1]);
+  }
+}
+
+function startRequest(exchangeId, requestId, method, url, headerFields, headerStart, bodyLength) {
+  const body = eventBody(bodyLength);
+  const ctx = { exchangeId, requestId };
+  unanswered.set(exchangeId, ctx);
+  enter(ctx);
+  handleRequest(ctx, method, url, headerFields, headerStart, body);
 }
 
 /** The current event's body bytes, or null when it has none. */
@@ -89,10 +105,10 @@ const executionContext = Object.freeze({
   passThroughOnException() {},
 });
 
-async function handleRequest(ctx, ev, body) {
+async function handleRequest(ctx, method, url, headerFields, headerStart, body) {
   let request;
   try {
-    request = incomingRequest(ev.url, ev.method, ev.headers, body);
+    request = incomingRequest(url, method, headerFields, headerStart, body);
   } catch (e) {
     // The client sent something the Request API cannot represent (e.g. a Host the URL parser refuses).
     send(ctx, plainResponse(400, `bad request: ${e && e.message ? String(e.message) : "unrepresentable request"}`));
@@ -124,7 +140,7 @@ function send(ctx, response) {
     const wire = responseWireForm(response);
     if (wire.type === "error") throw new TypeError("the handler returned Response.error()");
     if (!(wire.status >= 200 && wire.status <= 599)) throw new RangeError(`invalid status ${wire.status}`);
-    respond(ctx.exchangeId, wire.status, stringify(headerLines(wire.headers)), wire.body);
+    respond(ctx.exchangeId, wire.status, headerLinesText(wire.headers), wire.body);
     unanswered.delete(ctx.exchangeId);
     return;
   } catch (e) {
@@ -133,7 +149,7 @@ function send(ctx, response) {
   }
   const page = responseWireForm(errorPage(ctx.requestId));
   unanswered.delete(ctx.exchangeId);
-  respond(ctx.exchangeId, page.status, stringify(headerLines(page.headers)), page.body);
+  respond(ctx.exchangeId, page.status, headerLinesText(page.headers), page.body);
 }
 
 /**

@@ -3,7 +3,6 @@
 // stay apart (getSetCookie, iteration, and the wire).
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
 
 function normalizeName(name) {
   const n = String(name);
@@ -11,12 +10,18 @@ function normalizeName(name) {
   return n.toLowerCase();
 }
 
-// Header values are byte strings: a character above U+00FF cannot go on the wire.
-const NOT_BYTES = /[^\x00-\xff]/;
+const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+// NUL, CR and LF, and characters above U+00FF: header values are byte strings. The wire forms
+// between the runtime and the worker rely on values never holding LF (see RuntimeEvents.cs).
+const BAD_VALUE = /[\0\r\n\u0100-\uffff]/;
+
+const isWhitespace = (c) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 function normalizeValue(value) {
-  const v = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
-  if (BAD_VALUE.test(v) || NOT_BYTES.test(v)) throw new TypeError("Invalid header value");
+  let v = String(value);
+  // Most values have nothing to trim; the trimming regex costs more than looking at both ends.
+  if (v.length > 0 && (isWhitespace(v.charCodeAt(0)) || isWhitespace(v.charCodeAt(v.length - 1)))) v = v.replace(EDGE_WHITESPACE, "");
+  if (BAD_VALUE.test(v)) throw new TypeError("Invalid header value");
   return v;
 }
 
@@ -140,6 +145,24 @@ export class Headers {
 /** Header lines as they go on the wire: every line kept apart, in insertion order. */
 export function headerLines(headers) {
   return listOf(headers);
+}
+
+/**
+ * The header lines as the worker reads them (RuntimeEvents.ParseHeaderLines): names and values
+ * alternating, joined by "\n", which neither can hold.
+ */
+export function headerLinesText(headers) {
+  const list = listOf(headers);
+  let text = "";
+  for (let i = 0; i < list.length; i++) text += (i === 0 ? "" : "\n") + list[i][0] + "\n" + list[i][1];
+  return text;
+}
+
+/** Headers from names and values alternating in `fields`, from index `start` on (a request event's fields). */
+export function headersFromFields(fields, start) {
+  const headers = new Headers();
+  for (let i = start; i + 1 < fields.length; i += 2) headers.append(fields[i], fields[i + 1]);
+  return headers;
 }
 
 export function freezeHeaders(headers) {

@@ -1,4 +1,4 @@
-import { Headers } from "./headers.js";
+import { Headers, headersFromFields } from "./headers.js";
 import { Body, extractBody } from "./body.js";
 import { serializeUrl } from "../web/url.js";
 
@@ -40,7 +40,8 @@ export class Request {
       this.#method = "GET";
     }
     if (init.method !== undefined) this.#method = normalizeMethod(init.method);
-    this.#headers = new Headers(init.headers !== undefined ? init.headers : source ? source.headers : undefined);
+    // An incoming request's Headers were built for it alone (incomingRequest): no copy needed.
+    this.#headers = incoming && init.headers instanceof Headers ? init.headers : new Headers(init.headers !== undefined ? init.headers : source ? source.headers : undefined);
     this.#redirect = init.redirect ?? (source ? source.redirect : "follow");
     this.#signal = init.signal ?? (source ? source.signal : null);
     this.#cf = init.cf ?? (source ? source.cf : undefined);
@@ -84,15 +85,17 @@ export class Request {
 }
 
 /**
- * The Request an app receives for an incoming HTTP request. Unlike `new Request`, a GET or HEAD
- * that arrived with a body is not an error: the platform accepts what the client sent.
+ * The Request an app receives for an incoming HTTP request, its headers the names and values
+ * alternating in `fields` from `start` on. Unlike `new Request`, a GET or HEAD that arrived with a
+ * body is not an error: the platform accepts what the client sent.
  */
-export function incomingRequest(url, method, headerPairs, bodyBytes) {
+export function incomingRequest(url, method, fields, start, bodyBytes) {
+  const headers = headersFromFields(fields, start);
   incoming = true;
   try {
     return new Request(url, {
       method,
-      headers: headerPairs,
+      headers,
       body: bodyBytes && bodyBytes.length ? bodyBytes : null,
     });
   } finally {
