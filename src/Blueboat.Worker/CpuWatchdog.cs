@@ -22,9 +22,17 @@ internal sealed partial class CpuWatchdog : IDisposable
     private readonly Action interrupt;
     private readonly SemaphoreSlim wake = new(0);
     private readonly Thread thread;
-    private long startNs; // the JS thread's only
-    private long deadlineNs; // the JS thread's CPU clock reading at which the armed period's budget is spent
+    private long armedAt; // Stopwatch timestamp of the last Arm (the JS thread's only)
+    private long budgetNs; // CPU the armed period may use
     private long arms; // Arm calls so far: the watchdog notices periods shorter than its poll through it
+    // The JS thread's CPU clock as the watchdog first read it in a period, and when (wall) it did.
+    // Written by the watchdog before it publishes `baselinePeriod`; read by Disarm after it.
+    private long baselineCpuNs;
+    private long baselineAt;
+    private long baselinePeriod = -1;
+
+    /// <summary>Entries shorter than this (wall time) are charged their wall time, with no clock read.</summary>
+    private static readonly long ShortEntryTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
     private volatile bool armed;
     private volatile bool disposed;
     private volatile bool fired;
@@ -48,11 +56,16 @@ internal sealed partial class CpuWatchdog : IDisposable
         return ts.Seconds * 1_000_000_000 + ts.Nanoseconds;
     }
 
+    /// <summary>
+    /// Starts a period of JS with a CPU budget. No CPU clock is read here (it is a system call, not
+    /// a vDSO read): the watchdog takes the clock when it first looks at the period, at most a
+    /// poll later, so a period may overrun its budget by about that much.
+    /// </summary>
     public void Arm(long budget)
     {
         fired = false;
-        startNs = NowNs();
-        Volatile.Write(ref deadlineNs, startNs + budget);
+        armedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        Volatile.Write(ref budgetNs, budget);
         Volatile.Write(ref arms, arms + 1);
         armed = true;
         // Pairs with the watchdog's going to sleep (Watch): it announces `asleep`, then looks at
@@ -62,12 +75,22 @@ internal sealed partial class CpuWatchdog : IDisposable
         if (Volatile.Read(ref asleep) == 1 && Interlocked.Exchange(ref asleep, 0) == 1) wake.Release();
     }
 
-    /// <summary>Disarms and returns the CPU time spent since Arm.</summary>
+    /// <summary>
+    /// Disarms and returns the CPU time spent since Arm: for a short period its wall time (an upper
+    /// bound, read without a system call), otherwise the CPU clock since the watchdog's first
+    /// reading plus the wall time before that reading.
+    /// </summary>
     public long Disarm()
     {
         armed = false;
-        return NowNs() - startNs;
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var wall = now - armedAt;
+        if (wall >= ShortEntryTicks && Volatile.Read(ref baselinePeriod) == Volatile.Read(ref arms))
+            return NowNs() - baselineCpuNs + TicksToNs(baselineAt - armedAt);
+        return TicksToNs(wall);
     }
+
+    private static long TicksToNs(long ticks) => (long)(ticks * (1e9 / System.Diagnostics.Stopwatch.Frequency));
 
     private void Watch()
     {
@@ -97,9 +120,17 @@ internal sealed partial class CpuWatchdog : IDisposable
             var period = Volatile.Read(ref arms);
             if (armed && period != lastFired)
             {
-                var deadline = Volatile.Read(ref deadlineNs);
-                // Re-read after the clock: fire only if the deadline read belongs to the period still running.
-                if (NowNs() > deadline && armed && Volatile.Read(ref arms) == period)
+                var budget = Volatile.Read(ref budgetNs);
+                var cpu = NowNs();
+                if (period != Volatile.Read(ref baselinePeriod))
+                {
+                    // First look at this period: its CPU is counted from here.
+                    baselineCpuNs = cpu;
+                    baselineAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                    Volatile.Write(ref baselinePeriod, period);
+                }
+                // Re-read after the clock: fire only if the reading belongs to the period still running.
+                else if (cpu - baselineCpuNs > budget && armed && Volatile.Read(ref arms) == period)
                 {
                     lastFired = period;
                     fired = true;

@@ -149,7 +149,8 @@ public class WorkerPoolTests : IDisposable
     {
         using var dir = new TempDir();
         new TarBuilder().Folder(TestPaths.App("inspect")).WriteTo(dir.Combine("app.tar"));
-        dir.Write("metadata.json", """{"version":"1","package":"app.tar","env":{},"limits":{"heap_mb":48,"cpu_ms":100}}""");
+        // The CPU limit leaves the allocation loop room to reach the heap limit first on a slow, shared machine.
+        dir.Write("metadata.json", """{"version":"1","package":"app.tar","env":{},"limits":{"heap_mb":48,"cpu_ms":400}}""");
         using var edge = EdgeProcess.Start("--single-tenant", dir.Combine("metadata.json"), "--cpu-limit-ms", "5000", "--worker-pool", "2");
         WaitForPool(edge, 1); // one app needs at most one spare
         var boot = await edge.Http.GetStringAsync("boot-id");
@@ -159,7 +160,7 @@ public class WorkerPoolTests : IDisposable
         using (var loop = await edge.Http.GetAsync("loop"))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, loop.StatusCode);
-            Assert.Contains("limit of 100 ms", await loop.Content.ReadAsStringAsync());
+            Assert.Contains("limit of 400 ms", await loop.Content.ReadAsStringAsync());
         }
         using (var alloc = await edge.Http.GetAsync("alloc"))
         {
