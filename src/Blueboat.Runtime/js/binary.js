@@ -16,3 +16,10 @@ export function binaryToBytes(s) {
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** True when every character is below 0x80: such a binary string is its own UTF-8 decoding (and encoding). */
+export function isAscii(s) {
+  return ASCII.test(s);
+}

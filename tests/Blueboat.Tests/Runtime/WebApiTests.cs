@@ -113,6 +113,38 @@ public class WebApiTests
     }
 
     [Theory]
+    [InlineData("{\"a\":[1,2,3],\"s\":\"plain ascii\"}")]
+    [InlineData("{\"s\":\"é ü 日本 😀\"}")]
+    [InlineData("\uFEFF{\"bom\":true}")]
+    public void IncomingBodiesReadAsTextJsonBytesAndClonesAlike(string text)
+    {
+        using var h = new RuntimeHarness("""
+            export default { async fetch(request) {
+              const copy = request.clone();
+              const bytesCopy = request.clone();
+              const t = await request.text();
+              const j = await copy.json();
+              const b = new Uint8Array(await bytesCopy.arrayBuffer());
+              let reused = null;
+              try { await request.json(); } catch (e) { reused = e.name; }
+              return Response.json({ t, j, n: b.length, first: b[0], reused, used: request.bodyUsed });
+            } };
+            """);
+        var body = System.Text.Encoding.UTF8.GetBytes(text);
+        var r = h.Send("POST", "/", [new("content-type", "application/json")], body);
+        Assert.Equal(200, r.Status);
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Body);
+        var root = doc.RootElement;
+        var expected = text.TrimStart('\uFEFF'); // text() and json() drop a leading BOM, as UTF-8 decode does
+        Assert.Equal(expected, root.GetProperty("t").GetString());
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonDocument.Parse(expected).RootElement), System.Text.Json.JsonSerializer.Serialize(root.GetProperty("j")));
+        Assert.Equal(body.Length, root.GetProperty("n").GetInt32());
+        Assert.Equal(body[0], root.GetProperty("first").GetInt32());
+        Assert.Equal("TypeError", root.GetProperty("reused").GetString());
+        Assert.True(root.GetProperty("used").GetBoolean());
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(256)]
     [InlineData(8193)]

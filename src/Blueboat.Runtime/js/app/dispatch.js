@@ -6,6 +6,7 @@ import { enter } from "./context.js";
 import { App, setEnv } from "./app.js";
 import { RouterImpl } from "../router/router.js";
 import { incomingRequest } from "../http/request.js";
+import { Body } from "../http/body.js";
 import { Response, responseWireForm } from "../http/response.js";
 import { headerLinesText } from "../http/headers.js";
 import { fireTimer } from "../web/timers.js";
@@ -56,11 +57,20 @@ export function dispatch() {
 }
 
 function startRequest(exchangeId, requestId, method, url, headerFields, headerStart, bodyLength) {
-  const body = eventBody(bodyLength);
+  const body = requestBody(bodyLength);
   const ctx = { exchangeId, requestId };
   unanswered.set(exchangeId, ctx);
   enter(ctx);
   handleRequest(ctx, method, url, headerFields, headerStart, body);
+}
+
+/** The current request's body as a Body (kept as the binary string it crossed as, when it did), or null. */
+function requestBody(length) {
+  if (!(length > 0)) return null;
+  if (length <= STRING_CROSSING_MAX) return Body.fromBinary(host.eventBodyText(length));
+  const bytes = new Uint8Array(length);
+  host.eventBody(bytes);
+  return new Body(bytes);
 }
 
 /** The current event's body bytes, or null when it has none. */

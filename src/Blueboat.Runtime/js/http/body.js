@@ -1,4 +1,5 @@
-import { utf8Encode, TextDecoder } from "../web/encoding.js";
+import { utf8Encode, TextDecoder, decodeBinary } from "../web/encoding.js";
+import { binaryToBytes } from "../binary.js";
 import { URLSearchParams } from "../web/url.js";
 
 const decoder = new TextDecoder();
@@ -26,10 +27,17 @@ export function extractBody(init) {
  */
 export class Body {
   #bytes;
+  #binary; // an incoming body as it crossed from the host (one character per byte), until bytes are needed
   #used = false;
 
-  constructor(bytes) {
+  constructor(bytes, binary = null) {
     this.#bytes = bytes;
+    this.#binary = binary;
+  }
+
+  /** A body held as a binary string: text() and json() of ASCII content then need no conversion at all. */
+  static fromBinary(binary) {
+    return new Body(null, binary);
   }
 
   get used() {
@@ -37,17 +45,29 @@ export class Body {
   }
 
   get present() {
-    return this.#bytes !== null;
+    return this.#bytes !== null || this.#binary !== null;
+  }
+
+  #materialize() {
+    if (this.#bytes === null && this.#binary !== null) this.#bytes = binaryToBytes(this.#binary);
+    return this.#bytes;
   }
 
   peek() {
-    return this.#bytes;
+    return this.#materialize();
   }
 
   take() {
     if (this.#used) throw new TypeError("Body has already been used");
     this.#used = true;
-    return this.#bytes || new Uint8Array(0);
+    return this.#materialize() || new Uint8Array(0);
+  }
+
+  /** The text of a body still held as a binary string (and marks it used), else null. */
+  #takeBinaryText() {
+    if (this.#used || this.#binary === null || this.#bytes !== null) return null;
+    this.#used = true;
+    return decodeBinary(this.#binary);
   }
 
   async arrayBuffer() {
@@ -60,15 +80,15 @@ export class Body {
   }
 
   async text() {
-    return decoder.decode(this.take());
+    return this.#takeBinaryText() ?? decoder.decode(this.take());
   }
 
   async json() {
-    return JSON.parse(decoder.decode(this.take()));
+    return JSON.parse(this.#takeBinaryText() ?? decoder.decode(this.take()));
   }
 
   clone() {
     if (this.#used) throw new TypeError("Body has already been used");
-    return new Body(this.#bytes);
+    return new Body(this.#bytes, this.#binary);
   }
 }

@@ -46,7 +46,9 @@ export class Request {
     this.#signal = init.signal ?? (source ? source.signal : null);
     this.#cf = init.cf ?? (source ? source.cf : undefined);
 
-    if (init.body !== undefined && init.body !== null) {
+    if (incoming && init.body instanceof Body) {
+      this.#body = init.body; // built for this request alone (incomingRequest): no copy needed
+    } else if (init.body !== undefined && init.body !== null) {
       if ((this.#method === "GET" || this.#method === "HEAD") && !incoming) {
         throw new TypeError("Request with GET/HEAD method cannot have body.");
       }
@@ -87,17 +89,13 @@ export class Request {
 /**
  * The Request an app receives for an incoming HTTP request, its headers the names and values
  * alternating in `fields` from `start` on. Unlike `new Request`, a GET or HEAD that arrived with a
- * body is not an error: the platform accepts what the client sent.
+ * body is not an error: the platform accepts what the client sent. `body` is a Body or null.
  */
-export function incomingRequest(url, method, fields, start, bodyBytes) {
+export function incomingRequest(url, method, fields, start, body) {
   const headers = headersFromFields(fields, start);
   incoming = true;
   try {
-    return new Request(url, {
-      method,
-      headers,
-      body: bodyBytes && bodyBytes.length ? bodyBytes : null,
-    });
+    return new Request(url, { method, headers, body });
   } finally {
     incoming = false;
   }

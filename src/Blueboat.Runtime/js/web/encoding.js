@@ -2,7 +2,7 @@
 // Workers does for TextDecoder). Written here because V8 has no encoder and the work is small.
 
 import { host } from "../host.js";
-import { STRING_CROSSING_MAX, binaryToBytes, bytesToBinary } from "../binary.js";
+import { STRING_CROSSING_MAX, binaryToBytes, bytesToBinary, isAscii } from "../binary.js";
 
 // Inputs this long or longer are converted by the host's vectorised UTF-8 codec (measured: the
 // loops below cost several times more for a 2 KB JSON body); shorter ones stay here, below the
@@ -11,6 +11,7 @@ const HOST_CODEC_MIN = 512;
 
 export function utf8Encode(str) {
   const s = String(str);
+  if (isAscii(s)) return binaryToBytes(s); // the common case (JSON, HTML): no encoding to do
   if (s.length >= HOST_CODEC_MIN && s.length <= STRING_CROSSING_MAX) return binaryToBytes(host.utf8Encode(s));
   const out = new Uint8Array(s.length * 3);
   const n = encodeInto(s, out).written;
@@ -71,6 +72,12 @@ export class TextEncoder {
 
 const LABELS = new Set(["utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"]);
 
+/** Decodes UTF-8 held as a binary string (one character per byte), as Body.text() must (a BOM is dropped). */
+export function decodeBinary(binary) {
+  if (isAscii(binary)) return binary;
+  return new TextDecoder().decode(binaryToBytes(binary));
+}
+
 export function toBytes(input) {
   if (input === undefined || input === null) return new Uint8Array(0);
   if (input instanceof Uint8Array) return input;
@@ -125,8 +132,10 @@ export class TextDecoder {
 // Decodes UTF-8 per the Encoding Standard (maximal subpart replacement). With `stream`, an
 // incomplete sequence at the end is returned in `rest` instead of being replaced.
 function decodeUtf8(bytes, fatal, stream) {
-  if (!fatal && !stream && bytes.length >= HOST_CODEC_MIN && bytes.length <= STRING_CROSSING_MAX) {
-    return { text: host.utf8Decode(bytesToBinary(bytes)), rest: new Uint8Array(0) };
+  if (bytes.length <= STRING_CROSSING_MAX && (bytes.length >= HOST_CODEC_MIN || !stream)) {
+    const binary = bytesToBinary(bytes);
+    if (isAscii(binary)) return { text: binary, rest: new Uint8Array(0) }; // ASCII is complete UTF-8 as it is
+    if (!fatal && !stream && bytes.length >= HOST_CODEC_MIN) return { text: host.utf8Decode(binary), rest: new Uint8Array(0) };
   }
   let out = "";
   const parts = [];
