@@ -115,7 +115,7 @@ const executionContext = Object.freeze({
   passThroughOnException() {},
 });
 
-async function handleRequest(ctx, method, url, headerFields, headerStart, body) {
+function handleRequest(ctx, method, url, headerFields, headerStart, body) {
   let request;
   try {
     request = incomingRequest(url, method, headerFields, headerStart, body);
@@ -124,23 +124,46 @@ async function handleRequest(ctx, method, url, headerFields, headerStart, body) 
     send(ctx, plainResponse(400, `bad request: ${e && e.message ? String(e.message) : "unrepresentable request"}`));
     return;
   }
-  let response;
+  let result;
   try {
     const entry = appModule && appModule.default;
-    if (entry && typeof entry.fetch === "function") {
-      response = await entry.fetch(request, App.env, executionContext);
-    } else {
-      response = await Router.handle(request);
-    }
-    if (!(response instanceof Response)) {
-      throw new TypeError(`the handler returned ${response === null ? "null" : typeof response} instead of a Response`);
-    }
+    result = entry && typeof entry.fetch === "function" ? entry.fetch(request, App.env, executionContext) : Router.route(request);
   } catch (e) {
-    enter(ctx);
-    logError(`unhandled exception while handling request ${ctx.requestId}: ${describe(e)}`);
-    response = errorPage(ctx.requestId);
+    failed(ctx, e);
+    return;
+  }
+  // A handler that answers at once is answered in this same turn, without a trip through the
+  // microtask queue; a promise (thenable) is awaited, as `await` would.
+  if (result !== null && (typeof result === "object" || typeof result === "function") && typeof result.then === "function") {
+    settle(ctx, result);
+  } else {
+    answer(ctx, result);
+  }
+}
+
+async function settle(ctx, pending) {
+  let response;
+  try {
+    response = await pending;
+  } catch (e) {
+    failed(ctx, e);
+    return;
+  }
+  answer(ctx, response);
+}
+
+function answer(ctx, response) {
+  if (!(response instanceof Response)) {
+    failed(ctx, new TypeError(`the handler returned ${response === null ? "null" : typeof response} instead of a Response`));
+    return;
   }
   send(ctx, response);
+}
+
+function failed(ctx, e) {
+  enter(ctx);
+  logError(`unhandled exception while handling request ${ctx.requestId}: ${describe(e)}`);
+  send(ctx, errorPage(ctx.requestId));
 }
 
 /** Sends `response` for `ctx`, falling back to the 500 page if it cannot be sent as it is. */

@@ -4,7 +4,7 @@
 // on a directory request, an empty intermediate segment (`//`) or an unknown method is an
 // ordinary miss instead of an exception.
 import { Response } from "../http/response.js";
-import { URL } from "../web/url.js";
+import { pathnameOf } from "../web/url.js";
 
 const METHODS = ["get", "head", "post", "put", "patch", "delete", "options"];
 
@@ -104,7 +104,15 @@ export class RouterImpl {
 
   /** Routes one request to its handler through its middleware; always yields a Response (or throws). */
   async handle(request) {
-    const found = this.lookup(new URL(request.url).pathname);
+    return this.route(request);
+  }
+
+  /**
+   * What `handle` does, without forcing a promise: the handler's own result (a Response, or a
+   * promise of one) is returned as it is, so the platform can answer a synchronous handler at once.
+   */
+  route(request) {
+    const found = this.lookup(pathnameOf(request.url));
     if (!found) return notFound();
     const method = request.method.toLowerCase();
     let handler = found.node.handlers.get(method);
@@ -118,6 +126,6 @@ export class RouterImpl {
         call = (req) => m(req, inner);
       }
     }
-    return await call(request);
+    return call(request);
   }
 }

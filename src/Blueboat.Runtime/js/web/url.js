@@ -23,3 +23,10 @@ export function serializeUrl(input) {
   }
   return new URL(s).href;
 }
+
+/** The pathname `new URL(href).pathname` would give, without the reference parser for canonical URLs. */
+export function pathnameOf(href) {
+  const m = CANONICAL.exec(href);
+  if (m !== null && !DOT_SEGMENT.test(m[4]) && !m[2].startsWith("xn--") && !m[2].includes(".xn--")) return m[4];
+  return new URL(href).pathname;
+}
