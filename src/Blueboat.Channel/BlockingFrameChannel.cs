@@ -3,10 +3,11 @@ using System.Runtime.InteropServices;
 namespace Blueboat.Channel;
 
 /// <summary>
-/// The worker's end of the channel, with blocking read(2)/write(2) on the descriptor and no
-/// socket engine or thread pool in between: one reader thread delivers frames, and the event loop
-/// queues its frames and writes them with <see cref="Flush"/> once it has nothing else to do, so
-/// the responses to several queued requests leave in one write. (Measured: the async socket path
+/// The worker's end of the channel, with recv(2)/write(2) on the descriptor and no socket engine
+/// or thread pool in between: the event loop reads frames itself without waiting
+/// (<see cref="ReceiveAvailable"/>) and sleeps in poll(2) when there are none, and it queues its
+/// own frames and writes them with <see cref="Flush"/> once it has nothing else to do, so the
+/// responses to several queued requests leave in one write. (Measured: the async socket path
 /// spent a fifth of the worker's CPU on epoll, thread-pool hand-offs and their spinning.)
 /// </summary>
 public sealed unsafe partial class BlockingFrameChannel : IDisposable
@@ -14,6 +15,7 @@ public sealed unsafe partial class BlockingFrameChannel : IDisposable
     private readonly int fd;
     private readonly Lock gate = new();
     private readonly Lock writeGate = new();
+    private FrameAssembler? frames = new(); // received bytes; read by one thread at a time; null once closed
     private FrameWriter pending = new(64 * 1024);
     private FrameWriter spare = new(64 * 1024);
     private volatile bool broken;
@@ -26,7 +28,7 @@ public sealed unsafe partial class BlockingFrameChannel : IDisposable
 
     private BlockingFrameChannel(int fd) => this.fd = fd;
 
-    /// <summary>Takes over an inherited descriptor in blocking mode; null when it is not open.</summary>
+    /// <summary>Takes over an inherited descriptor in blocking mode (writes block; reads ask not to); null when it is not open.</summary>
     public static BlockingFrameChannel? Open(int fd)
     {
         var flags = Fcntl(fd, F_GETFL, 0);
@@ -119,33 +121,49 @@ public sealed unsafe partial class BlockingFrameChannel : IDisposable
         }
     }
 
-    /// <summary>Reads frames on the calling thread until the peer closes the channel or breaks the protocol.</summary>
-    public void Receive(FrameConnection.FrameHandler onFrame)
+    /// <summary>
+    /// Reads what the channel holds, without waiting, and hands every whole frame to
+    /// <paramref name="onFrame"/> (payloads are valid only during the call). Reads again while
+    /// bytes arrive and no frame is whole yet (a large body), so one call ends with frames
+    /// delivered, nothing left to read, or the channel closed.
+    /// </summary>
+    public ReceiveOutcome ReceiveAvailable(FrameConnection.FrameHandler onFrame)
     {
-        using var frames = new FrameAssembler();
-        try
+        if (frames is null) return ReceiveOutcome.Closed;
+        while (true)
         {
-            while (true)
+            var space = frames.FreeSpace;
+            nint n;
+            fixed (byte* p = space.Span)
+                n = ChannelSyscalls.Recv(fd, p, space.Length, ChannelSyscalls.MSG_DONTWAIT);
+            if (n > 0)
             {
-                frames.DeliverFrames(onFrame);
-                var space = frames.FreeSpace;
-                nint n;
-                fixed (byte* p = space.Span)
-                    n = Read(fd, p, space.Length);
-                if (n < 0 && Marshal.GetLastSystemError() == EINTR) continue;
-                if (n <= 0) return;
                 frames.Advance((int)n);
+                if (frames.DeliverFrames(onFrame) > 0) return ReceiveOutcome.Frames;
+                continue;
             }
-        }
-        finally
-        {
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastSystemError();
+                if (errno == ChannelSyscalls.EINTR) continue;
+                if (errno == ChannelSyscalls.EAGAIN) return ReceiveOutcome.Empty;
+            }
+            // The peer closed the channel (0) or it failed: nothing more will come, and nothing can leave.
             broken = true;
+            frames.Dispose();
+            frames = null;
+            return ReceiveOutcome.Closed;
         }
     }
+
+    /// <summary>The descriptor, for a caller that waits for it to become readable (poll) before <see cref="ReceiveAvailable"/>.</summary>
+    public int Descriptor => fd;
 
     public void Dispose()
     {
         broken = true;
+        frames?.Dispose();
+        frames = null;
         Close(fd);
     }
 
@@ -157,12 +175,20 @@ public sealed unsafe partial class BlockingFrameChannel : IDisposable
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static partial int Fcntl(int fd, int command, int argument);
 
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static partial nint Read(int fd, byte* buffer, nint count);
-
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     private static partial nint Write(int fd, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);
+}
+
+/// <summary>What one <see cref="BlockingFrameChannel.ReceiveAvailable"/> found.</summary>
+public enum ReceiveOutcome
+{
+    /// <summary>At least one whole frame was delivered.</summary>
+    Frames,
+    /// <summary>Nothing more to read for now.</summary>
+    Empty,
+    /// <summary>The peer closed the channel, or it failed.</summary>
+    Closed,
 }

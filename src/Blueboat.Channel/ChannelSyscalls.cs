@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Blueboat.Channel;
 
-/// <summary>The few libc calls the supervisor's channel reader makes on its descriptor directly.</summary>
+/// <summary>The few libc calls the channel readers (the supervisor's reader thread, the worker's loop) make on the descriptor directly.</summary>
 internal static unsafe partial class ChannelSyscalls
 {
     public const int EINTR = 4;

@@ -18,9 +18,10 @@ internal sealed class FrameAssembler : IDisposable
 
     public void Advance(int read) => end += read;
 
-    /// <summary>Calls <paramref name="onFrame"/> for every whole frame buffered, then makes room for the next read.</summary>
-    public void DeliverFrames(FrameConnection.FrameHandler onFrame)
+    /// <summary>Calls <paramref name="onFrame"/> for every whole frame buffered, then makes room for the next read; returns how many.</summary>
+    public int DeliverFrames(FrameConnection.FrameHandler onFrame)
     {
+        var delivered = 0;
         while (end - start >= FrameLayout.HeaderSize)
         {
             var header = buffer.AsSpan(start, FrameLayout.HeaderSize);
@@ -45,6 +46,7 @@ internal sealed class FrameAssembler : IDisposable
             var id = BinaryPrimitives.ReadUInt32LittleEndian(header[5..]);
             onFrame(kind, id, buffer.AsSpan(start + FrameLayout.HeaderSize, (int)payloadLength));
             start += total;
+            delivered++;
         }
         if (start == end) { start = end = 0; }
         else if (start > 0 && buffer.Length - end < 64 * 1024)
@@ -53,6 +55,7 @@ internal sealed class FrameAssembler : IDisposable
             end -= start;
             start = 0;
         }
+        return delivered;
     }
 
     public void Dispose()

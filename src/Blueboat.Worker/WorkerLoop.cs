@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using Blueboat.Apps;
@@ -15,7 +14,8 @@ namespace Blueboat.Worker;
 internal sealed class WorkerLoop : IRuntimeHost
 {
     private readonly BlockingFrameChannel channel;
-    private readonly BlockingCollection<WorkerEvent> events;
+    private readonly WorkerInbox inbox;
+    private readonly PostedEvents posted; // timer callbacks post here, from the thread pool
     private JsEngine? engine; // created by WarmUp (pre-started workers) or by Load
     private int engineArrayBufferMb; // the ArrayBuffer cap the engine was created with; fixed for its life
     private bool codeCachePending; // the app is loaded and its code cache not yet sent
@@ -41,10 +41,11 @@ internal sealed class WorkerLoop : IRuntimeHost
     /// <summary>Longest log message sent to the supervisor; the rest is cut with a marker.</summary>
     private const int MaxLogChars = 64 * 1024;
 
-    public WorkerLoop(BlockingFrameChannel channel, BlockingCollection<WorkerEvent> events)
+    public WorkerLoop(BlockingFrameChannel channel, PostedEvents posted)
     {
         this.channel = channel;
-        this.events = events;
+        this.posted = posted;
+        inbox = new WorkerInbox(channel, posted);
         watchdog = new CpuWatchdog(() => engine?.Interrupt());
     }
 
@@ -60,25 +61,27 @@ internal sealed class WorkerLoop : IRuntimeHost
         var sinceFlush = 0;
         while (true)
         {
-            if (codeCachePending && dispatchedSinceLoad && events.Count == 0) SendCodeCache();
-            // Frames queued by the events handled so far leave together once the queue runs dry.
-            if (!events.TryTake(out var ev))
+            if (!inbox.TryTake(out var ev))
             {
+                // Nothing to do: frames queued by the events handled so far leave together, then
+                // the code cache if it waits (after them, so no answer waits for it), then sleep.
                 channel.Flush();
                 sinceFlush = 0;
-                if (trimmed || !loaded)
+                if (codeCachePending && dispatchedSinceLoad)
                 {
-                    try { ev = events.Take(); }
-                    catch (InvalidOperationException) { return 0; } // completed: no more events will come
+                    SendCodeCache();
+                    channel.Flush();
+                    continue;
                 }
-                else if (!events.TryTake(out ev, IdleBeforeTrim))
+                if (trimmed || !loaded) inbox.Wait(Timeout.Infinite);
+                else if (!inbox.Wait((int)IdleBeforeTrim.TotalMilliseconds))
                 {
                     MemoryTrim.Run(engine!.CollectGarbage);
                     trimmed = true;
-                    continue;
                 }
+                continue;
             }
-            else if (++sinceFlush >= EventsPerFlush)
+            if (++sinceFlush >= EventsPerFlush)
             {
                 channel.Flush();
                 sinceFlush = 0;
@@ -249,7 +252,12 @@ internal sealed class WorkerLoop : IRuntimeHost
         while (!appReady && !Volatile.Read(ref timedOut))
         {
             var left = budgetMs - (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (left <= 0 || !events.TryTake(out var ev, left)) break;
+            if (left <= 0) break;
+            if (!inbox.TryTake(out var ev))
+            {
+                inbox.Wait(left);
+                continue;
+            }
             switch (ev)
             {
                 case WorkerEvent.TimerDue due:
@@ -465,9 +473,9 @@ internal sealed class WorkerLoop : IRuntimeHost
         var due = (long)Math.Clamp(delayMs, 0, int.MaxValue);
         var timer = new Timer(static state =>
         {
-            var (queue, id) = ((BlockingCollection<WorkerEvent>, int))state!;
-            if (!queue.IsAddingCompleted) queue.Add(new WorkerEvent.TimerDue(id));
-        }, (events, timerId), due, Timeout.Infinite);
+            var (posted, id) = ((PostedEvents, int))state!;
+            posted.Post(new WorkerEvent.TimerDue(id));
+        }, (posted, timerId), due, Timeout.Infinite);
         timers[timerId] = (timer, exchangeId);
         pendingByExchange[exchangeId] = pendingByExchange.GetValueOrDefault(exchangeId) + 1;
     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Blueboat.Channel;
 
 namespace Blueboat.Worker;
@@ -20,10 +19,8 @@ public static class WorkerMain
             Console.Error.WriteLine($"blueboat-edge worker: no supervisor channel on descriptor {ChannelFd}");
             return 2;
         }
-        var events = new BlockingCollection<WorkerEvent>();
-        var inbox = new ChannelInbox(channel, events);
-        new Thread(inbox.Run) { IsBackground = true, Name = "channel-reader" }.Start();
-        var loop = new WorkerLoop(channel, events);
-        return loop.Run();
+        // Not disposed: timer callbacks may post until the process ends.
+        var posted = new PostedEvents();
+        return new WorkerLoop(channel, posted).Run();
     }
 }

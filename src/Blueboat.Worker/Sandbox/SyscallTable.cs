@@ -7,7 +7,7 @@ public static class SyscallTable
 
     public static readonly IReadOnlyDictionary<string, int> X64 = new Dictionary<string, int>
     {
-        ["read"] = 0, ["write"] = 1, ["open"] = 2, ["close"] = 3, ["fstat"] = 5, ["lseek"] = 8, ["mmap"] = 9,
+        ["read"] = 0, ["write"] = 1, ["open"] = 2, ["close"] = 3, ["fstat"] = 5, ["poll"] = 7, ["lseek"] = 8, ["mmap"] = 9,
         ["mprotect"] = 10, ["munmap"] = 11, ["brk"] = 12, ["rt_sigaction"] = 13, ["rt_sigprocmask"] = 14,
         ["rt_sigreturn"] = 15, ["ioctl"] = 16, ["pread64"] = 17, ["sched_yield"] = 24, ["mremap"] = 25,
         ["madvise"] = 28, ["dup"] = 32, ["nanosleep"] = 35, ["getpid"] = 39, ["socket"] = 41, ["connect"] = 42,
