@@ -2,13 +2,13 @@ using System.Runtime.InteropServices;
 
 namespace Blueboat.Channel;
 
-/// <summary>The few libc calls the channel readers (the supervisor's reader thread, the worker's loop) make on the descriptor directly.</summary>
-internal static unsafe partial class ChannelSyscalls
+/// <summary>The few libc calls both channel ends make on descriptors directly: receive without blocking, poll (the worker polls its channel and an eventfd together).</summary>
+public static unsafe partial class ChannelSyscalls
 {
     public const int EINTR = 4;
     public const int EAGAIN = 11;
     public const int MSG_DONTWAIT = 0x40;
-    private const short POLLIN = 0x001;
+    public const short POLLIN = 0x001;
 
     [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
     public static partial nint Recv(int fd, byte* buffer, nint length, int flags);
@@ -21,7 +21,7 @@ internal static unsafe partial class ChannelSyscalls
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
+    public struct PollFd
     {
         public int Fd;
         public short Events;
@@ -29,5 +29,5 @@ internal static unsafe partial class ChannelSyscalls
     }
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+    public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Blueboat.Channel;
 
 namespace Blueboat.Worker;
 
@@ -48,10 +49,10 @@ internal sealed unsafe partial class PostedEvents : IDisposable
             Volatile.Write(ref sleeping, 0);
             return true;
         }
-        var fds = stackalloc PollFd[2];
-        fds[0] = new PollFd { Fd = channelFd, Events = POLLIN }; // a negative descriptor is ignored by poll
-        fds[1] = new PollFd { Fd = eventFd, Events = POLLIN };
-        var ready = Poll(fds, 2, timeoutMs);
+        var fds = stackalloc ChannelSyscalls.PollFd[2];
+        fds[0] = new ChannelSyscalls.PollFd { Fd = channelFd, Events = ChannelSyscalls.POLLIN }; // a negative descriptor is ignored by poll
+        fds[1] = new ChannelSyscalls.PollFd { Fd = eventFd, Events = ChannelSyscalls.POLLIN };
+        var ready = ChannelSyscalls.Poll(fds, 2, timeoutMs);
         Volatile.Write(ref sleeping, 0);
         if (ready == 0) return false;
         if (ready > 0 && fds[1].Revents != 0)
@@ -72,21 +73,8 @@ internal sealed unsafe partial class PostedEvents : IDisposable
 
     private const int EFD_NONBLOCK = 0x800;
     private const int EFD_CLOEXEC = 0x80000;
-    private const short POLLIN = 0x001;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     private static partial int EventFd(uint initial, int flags);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static partial nint Read(int fd, void* buffer, nint count);

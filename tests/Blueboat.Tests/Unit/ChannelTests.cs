@@ -76,15 +76,7 @@ public class ChannelTests
     [Fact]
     public async Task ConnectionCarriesManyFramesInOrderAcrossASocketpair()
     {
-        using var dir = new TempDir();
-        var path = dir.Combine("s");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen();
-        var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await client.ConnectAsync(new UnixDomainSocketEndPoint(path));
-        var server = await listener.AcceptAsync();
-
+        var (client, server) = await UnixPair();
         using var a = new FrameConnection(client);
         using var b = new FrameConnection(server);
         const int count = 2000;
