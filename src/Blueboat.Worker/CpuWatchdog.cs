@@ -26,10 +26,11 @@ internal sealed partial class CpuWatchdog : IDisposable
     private long budgetNs; // CPU the armed period may use
     private long arms; // Arm calls so far: the watchdog notices periods shorter than its poll through it
     // The JS thread's CPU clock as the watchdog first read it in a period, and when (wall) it did.
-    // Written by the watchdog before it publishes `baselinePeriod`; read by Disarm after it.
+    // Written (under baselineGate, by the watchdog or by Arm) before `baselinePeriod` is published; read by Disarm after it.
     private long baselineCpuNs;
     private long baselineAt;
     private long baselinePeriod = -1;
+    private readonly Lock baselineGate = new(); // Arm and the watchdog may both set a period's baseline
 
     /// <summary>Entries shorter than this (wall time) are charged their wall time, with no clock read.</summary>
     private static readonly long ShortEntryTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
@@ -72,7 +73,13 @@ internal sealed partial class CpuWatchdog : IDisposable
         // `armed`; this sets `armed`, then looks at `asleep`. With a full fence on both sides, at
         // least one of them sees the other's write, so an armed period is never left unwatched.
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref asleep) == 1 && Interlocked.Exchange(ref asleep, 0) == 1) wake.Release();
+        if (Volatile.Read(ref asleep) == 1 && Interlocked.Exchange(ref asleep, 0) == 1)
+        {
+            // The watchdog may take a while to wake: the first period after a quiet spell reads
+            // its own baseline (one clock read per quiet spell, not per entry).
+            TakeBaseline(arms, NowNs());
+            wake.Release();
+        }
     }
 
     /// <summary>
@@ -88,6 +95,18 @@ internal sealed partial class CpuWatchdog : IDisposable
         if (wall >= ShortEntryTicks && Volatile.Read(ref baselinePeriod) == Volatile.Read(ref arms))
             return NowNs() - baselineCpuNs + TicksToNs(baselineAt - armedAt);
         return TicksToNs(wall);
+    }
+
+    /// <summary>Records the CPU clock reading that <paramref name="period"/>'s use is counted from.</summary>
+    private void TakeBaseline(long period, long cpuNs)
+    {
+        lock (baselineGate)
+        {
+            if (Volatile.Read(ref baselinePeriod) == period) return; // the other thread was first
+            baselineCpuNs = cpuNs;
+            baselineAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            Volatile.Write(ref baselinePeriod, period);
+        }
     }
 
     private static long TicksToNs(long ticks) => (long)(ticks * (1e9 / System.Diagnostics.Stopwatch.Frequency));
@@ -125,9 +144,7 @@ internal sealed partial class CpuWatchdog : IDisposable
                 if (period != Volatile.Read(ref baselinePeriod))
                 {
                     // First look at this period: its CPU is counted from here.
-                    baselineCpuNs = cpu;
-                    baselineAt = System.Diagnostics.Stopwatch.GetTimestamp();
-                    Volatile.Write(ref baselinePeriod, period);
+                    TakeBaseline(period, cpu);
                 }
                 // Re-read after the clock: fire only if the reading belongs to the period still running.
                 else if (cpu - baselineCpuNs > budget && armed && Volatile.Read(ref arms) == period)
