@@ -10,6 +10,8 @@ namespace Blueboat.Worker;
 /// was measured on the hot path); after <see cref="QuietPollsBeforeSleep"/> polls without an armed
 /// period it sleeps until the next Arm wakes it, so an idle worker costs nothing. (Polling longer
 /// would cost more than the wake-ups it saves for apps with a request every few milliseconds.)
+/// Once an entry has used <see cref="MemoryWatchAfterNs"/> of CPU, each poll also asks whether it
+/// has outgrown its memory (see <see cref="HeapGuard"/>); shorter entries cannot allocate enough to matter.
 /// </summary>
 internal sealed partial class CpuWatchdog : IDisposable
 {
@@ -20,6 +22,10 @@ internal sealed partial class CpuWatchdog : IDisposable
 
     private readonly int jsThreadClock;
     private readonly Action interrupt;
+    private readonly Func<long, bool>? memoryExceeded; // given the period, so a new entry starts a new baseline
+
+    /// <summary>CPU an entry uses before its memory is watched too (a few MB of allocation at most by then).</summary>
+    public const long MemoryWatchAfterNs = 5_000_000;
     private readonly SemaphoreSlim wake = new(0);
     private readonly Thread thread;
     private long armedAt; // Stopwatch timestamp of the last Arm (the JS thread's only)
@@ -37,12 +43,14 @@ internal sealed partial class CpuWatchdog : IDisposable
     private volatile bool armed;
     private volatile bool disposed;
     private volatile bool fired;
+    private volatile bool firedForMemory;
     private int asleep; // 1 while the watchdog waits on `wake` or is about to
 
     /// <summary>Create on the JS thread: the clock watched is the calling thread's.</summary>
-    public CpuWatchdog(Action interrupt)
+    public CpuWatchdog(Action interrupt, Func<long, bool>? memoryExceeded = null)
     {
         this.interrupt = interrupt;
+        this.memoryExceeded = memoryExceeded;
         if (PthreadGetCpuClockId(PthreadSelf(), out jsThreadClock) != 0) jsThreadClock = ClockThreadCpuTimeId;
         thread = new Thread(Watch) { IsBackground = true, Name = "cpu-watchdog" };
         thread.Start();
@@ -50,6 +58,9 @@ internal sealed partial class CpuWatchdog : IDisposable
 
     /// <summary>True when the last armed period ended in an interrupt.</summary>
     public bool Fired => fired;
+
+    /// <summary>True when the last armed period was interrupted for its memory, not its CPU time.</summary>
+    public bool FiredForMemory => firedForMemory;
 
     public long NowNs()
     {
@@ -65,6 +76,7 @@ internal sealed partial class CpuWatchdog : IDisposable
     public void Arm(long budget)
     {
         fired = false;
+        firedForMemory = false;
         armedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         Volatile.Write(ref budgetNs, budget);
         Volatile.Write(ref arms, arms + 1);
@@ -146,12 +158,19 @@ internal sealed partial class CpuWatchdog : IDisposable
                     // First look at this period: its CPU is counted from here.
                     TakeBaseline(period, cpu);
                 }
-                // Re-read after the clock: fire only if the reading belongs to the period still running.
-                else if (cpu - baselineCpuNs > budget && armed && Volatile.Read(ref arms) == period)
+                else
                 {
-                    lastFired = period;
-                    fired = true;
-                    interrupt();
+                    var used = cpu - baselineCpuNs;
+                    var overCpu = used > budget;
+                    var overMemory = !overCpu && used > MemoryWatchAfterNs && memoryExceeded is not null && memoryExceeded(period);
+                    // Re-read after the readings: fire only if they belong to the period still running.
+                    if ((overCpu || overMemory) && armed && Volatile.Read(ref arms) == period)
+                    {
+                        lastFired = period;
+                        firedForMemory = overMemory;
+                        fired = true;
+                        interrupt();
+                    }
                 }
             }
             if (period != lastArms || armed)

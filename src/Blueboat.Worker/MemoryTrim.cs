@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace Blueboat.Worker;
 
@@ -26,7 +25,7 @@ internal static unsafe partial class MemoryTrim
     /// </summary>
     private static void DropUnmodifiedFilePages()
     {
-        var smaps = ReadProcFile("/proc/self/smaps");
+        var smaps = ProcFiles.ReadText("/proc/self/smaps");
         if (smaps is null) return;
         ulong start = 0, end = 0;
         var candidate = false;
@@ -61,49 +60,11 @@ internal static unsafe partial class MemoryTrim
         return true;
     }
 
-    private static string? ReadProcFile(string path)
-    {
-        var fd = Open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return null;
-        try
-        {
-            var text = new StringBuilder(64 * 1024);
-            var buffer = new byte[64 * 1024];
-            fixed (byte* p = buffer)
-            {
-                while (true)
-                {
-                    var n = Read(fd, p, buffer.Length);
-                    if (n < 0 && Marshal.GetLastSystemError() == EINTR) continue;
-                    if (n <= 0) break;
-                    text.Append(Encoding.ASCII.GetString(buffer, 0, (int)n));
-                }
-            }
-            return text.ToString();
-        }
-        finally
-        {
-            Close(fd);
-        }
-    }
-
     private const int MADV_DONTNEED = 4;
-    private const int O_RDONLY = 0;
-    private const int O_CLOEXEC = 0x80000;
-    private const int EINTR = 4;
 
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Madvise(void* address, nuint length, int advice);
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static partial nint Read(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }

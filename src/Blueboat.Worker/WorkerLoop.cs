@@ -36,6 +36,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     private bool appReady;
     private WorkerLimits limits = WorkerLimits.Default;
     private readonly CpuWatchdog watchdog;
+    private HeapGuard? heapGuard; // from the app's load on
     private readonly Dictionary<uint, long> cpuNsByExchange = new();
 
     /// <summary>Longest log message sent to the supervisor; the rest is cut with a marker.</summary>
@@ -46,7 +47,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         this.channel = channel;
         this.posted = posted;
         inbox = new WorkerInbox(channel, posted);
-        watchdog = new CpuWatchdog(() => engine?.Interrupt());
+        watchdog = new CpuWatchdog(() => engine?.Interrupt(), period => heapGuard?.Exceeded(period) ?? false);
     }
 
     /// <summary>Events handled between two writes at most, so a busy queue still answers promptly.</summary>
@@ -77,6 +78,7 @@ internal sealed class WorkerLoop : IRuntimeHost
                 else if (!inbox.Wait((int)IdleBeforeTrim.TotalMilliseconds))
                 {
                     MemoryTrim.Run(engine!.CollectGarbage);
+                    heapGuard?.Check();
                     trimmed = true;
                 }
                 continue;
@@ -157,7 +159,8 @@ internal sealed class WorkerLoop : IRuntimeHost
     private void CreateEngine(int arrayBufferLimitMb)
     {
         // ArrayBuffer memory lives outside the V8 heap: it gets the same cap, so neither can exhaust the box.
-        engine = new JsEngine(this, maxArrayBufferBytes: (ulong)arrayBufferLimitMb * 1024 * 1024);
+        // The heap limit equals the ArrayBuffer cap (see WarmUp), so V8's old space is sized by it too.
+        engine = new JsEngine(this, maxArrayBufferBytes: (ulong)arrayBufferLimitMb * 1024 * 1024, heapMb: arrayBufferLimitMb);
         engineArrayBufferMb = arrayBufferLimitMb;
     }
 
@@ -197,7 +200,7 @@ internal sealed class WorkerLoop : IRuntimeHost
             return;
         }
         var engine = this.engine!;
-        engine.SetHeapLimit(app.Limits.HeapMb);
+        engine.WatchHeap(app.Limits.HeapMb); // the app's top-level code runs under the close watch
         var timedOut = false;
         using var budget = new Timer(_ => { timedOut = true; engine.Interrupt(); }, null, app.InitBudgetMs, Timeout.Infinite);
         try
@@ -209,6 +212,7 @@ internal sealed class WorkerLoop : IRuntimeHost
             if (timedOut) throw new TimeoutException($"app initialisation exceeded its budget of {app.InitBudgetMs} ms");
             ProcessName.Set(ProcessName.App);
             LockDown(app.Limits.Sandbox);
+            StartHeapGuard(engine, app.Limits.HeapMb);
             loaded = true;
             codeCachePending = cacheOutcome != CodeCacheOutcome.Accepted; // an accepted cache is already what the supervisor holds
             SendLoaded(new AppLoaded(true, "", (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds, cacheOutcome));
@@ -274,6 +278,15 @@ internal sealed class WorkerLoop : IRuntimeHost
             throw new TimeoutException($"the app's modules did not finish evaluating within {budgetMs} ms (a top-level await rejected or never settled)");
     }
 
+    /// <summary>From the first request on, the heap is watched closely only while it is large (see <see cref="HeapGuard"/>).</summary>
+    private void StartHeapGuard(JsEngine engine, int heapMb)
+    {
+        var limitBytes = heapMb * 1024L * 1024;
+        engine.WatchHeap(null);
+        heapGuard = new HeapGuard(limitBytes, limitBytes, new HeapGuard.Gauges(engine.MeasureHeap, on => engine.WatchHeap(on ? heapMb : null), ResidentMemory.Bytes));
+        heapGuard.Check();
+    }
+
     /// <summary>
     /// After the app is loaded and before its first request: the address-space cap where the
     /// supervisor has no memory cgroup for this worker, then the seccomp policy.
@@ -294,8 +307,9 @@ internal sealed class WorkerLoop : IRuntimeHost
     /// V8 refuses every call once its heap limit is hit: answer what is in flight with 503, then
     /// end this worker; the supervisor starts a fresh one for the next request.
     /// </summary>
-    private void HeapExhausted() =>
-        Retire($"the app exceeded its heap limit of {limits.HeapMb} MB", $"the app exceeded its memory limit of {limits.HeapMb} MB");
+    private void HeapExhausted(bool grewInOneEntry = false) =>
+        Retire($"the app exceeded its heap limit of {limits.HeapMb} MB" + (grewInOneEntry ? " (its memory grew past what the limit allows within one run of JS)" : ""),
+            $"the app exceeded its memory limit of {limits.HeapMb} MB");
 
     /// <summary>
     /// JS that runs for no open request (a timer after its answer went out) has no request to
@@ -379,6 +393,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         }
         catch (ScriptInterruptedException) when (watchdog.Fired)
         {
+            if (watchdog.FiredForMemory) HeapExhausted(grewInOneEntry: true);
             if (!tracked) BackgroundCpuExhausted();
             // The request ran out of CPU time: it gets 503; the engine stays usable for the others.
             if (open.Remove(exchange))
@@ -410,6 +425,7 @@ internal sealed class WorkerLoop : IRuntimeHost
             else requestIds.Remove(exchange);
             currentExchange = 0;
         }
+        heapGuard?.EntryDone();
         // Microtasks have all run by now: an unanswered exchange with nothing pending never will be.
         if (exchange != 0 && open.Contains(exchange) && pendingByExchange.GetValueOrDefault(exchange) == 0)
         {

@@ -19,9 +19,19 @@ public sealed class JsEngine : IDisposable
     private PackageModuleLoader? loader;
     private readonly List<V8Script> precompiled = new(); // modules compiled from their code cache, kept for the engine's life
 
-    public JsEngine(IRuntimeHost host, ulong maxArrayBufferBytes = ulong.MaxValue)
+    /// <param name="heapMb">
+    /// V8's old-space limit (0: V8's default). V8 collects garbage harder as the heap nears it; a
+    /// heap whose live data outgrows it is let grow (not ended, as V8 would by default), for the
+    /// host's own heap limit to stop.
+    /// </param>
+    public JsEngine(IRuntimeHost host, ulong maxArrayBufferBytes = ulong.MaxValue, int heapMb = 0)
     {
         var constraints = new V8RuntimeConstraints { MaxArrayBufferAllocation = maxArrayBufferBytes };
+        if (heapMb > 0)
+        {
+            constraints.MaxOldSpaceSize = heapMb;
+            constraints.HeapExpansionMultiplier = 4;
+        }
         engine = new V8ScriptEngine(constraints, V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports);
         new HostOperations(host, () => package).Install(engine);
         engine.Execute(new DocumentInfo("blueboat:runtime.js"), RuntimeBundle.Source);
@@ -107,11 +117,21 @@ public sealed class JsEngine : IDisposable
 
     private static string JsString(string value) => System.Text.Json.JsonSerializer.Serialize(value, RuntimeJson.Default.String);
 
-    /// <summary>Caps the V8 heap; past it the engine refuses further calls and the worker must be replaced.</summary>
-    public void SetHeapLimit(int megabytes)
+    /// <summary>
+    /// Turns ClearScript's heap watch on (<paramref name="megabytes"/>) or off (null). While on, it
+    /// measures the heap at every entry into JS and every 50 ms of running JS; past the limit (after
+    /// a full collection) the engine refuses further calls and the worker must be replaced.
+    /// </summary>
+    public void WatchHeap(int? megabytes)
     {
-        engine.MaxRuntimeHeapSize = (UIntPtr)((ulong)megabytes * 1024 * 1024);
-        engine.RuntimeHeapSizeSampleInterval = TimeSpan.FromMilliseconds(5);
+        engine.MaxRuntimeHeapSize = (UIntPtr)((ulong)(megabytes ?? 0) * 1024 * 1024);
+    }
+
+    /// <summary>The V8 heap's committed size and the external (ArrayBuffer) memory it accounts for, in bytes.</summary>
+    public (long Total, long External) MeasureHeap()
+    {
+        var info = engine.GetRuntimeHeapInfo();
+        return ((long)info.TotalHeapSize, (long)info.TotalExternalSize);
     }
 
     /// <summary>Compiles the runtime's request path ahead of any app (see <see cref="RuntimeWarmUp"/>).</summary>
@@ -128,7 +148,7 @@ public sealed class JsEngine : IDisposable
     }
 
     /// <summary>Runs the runtime's dispatcher for the event the host currently exposes.</summary>
-    public void Dispatch() => engine.Evaluate(dispatchScript);
+    public void Dispatch() => engine.Execute(dispatchScript); // Execute: no result to bring back
 
     /// <summary>A full, exhaustive collection: V8 frees what it can and returns free pages to the system.</summary>
     public void CollectGarbage() => engine.CollectGarbage(exhaustive: true);

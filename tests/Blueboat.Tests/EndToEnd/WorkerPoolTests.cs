@@ -171,6 +171,42 @@ public class WorkerPoolTests : IDisposable
     }
 
     [Fact]
+    public async Task TheHeapLimitStopsALeakSpreadOverManyRequestsButNotAnAppThatMakesMuchGarbage()
+    {
+        using var dir = new TempDir();
+        new TarBuilder().Folder(TestPaths.App("inspect")).WriteTo(dir.Combine("app.tar"));
+        dir.Write("metadata.json", """{"version":"1","package":"app.tar","env":{},"limits":{"heap_mb":48,"cpu_ms":2000}}""");
+        using var edge = EdgeProcess.Start("--single-tenant", dir.Combine("metadata.json"), "--cpu-limit-ms", "5000");
+        var boot = await edge.Http.GetStringAsync("boot-id");
+
+        // Far more garbage than the limit, in one run of JS and over many requests: never stopped.
+        for (var i = 0; i < 5; i++)
+        {
+            using var churn = await edge.Http.GetAsync("churn");
+            Assert.Equal(HttpStatusCode.OK, churn.StatusCode);
+        }
+        Assert.Equal(boot, await edge.Http.GetStringAsync("boot-id"));
+
+        // About 1 MB kept per request: answered until the heap reaches its limit, then 503.
+        var answered = 0;
+        while (true)
+        {
+            using var leak = await edge.Http.GetAsync("leak");
+            if (leak.StatusCode != HttpStatusCode.OK)
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, leak.StatusCode);
+                Assert.Contains("memory limit of 48 MB", await leak.Content.ReadAsStringAsync());
+                break;
+            }
+            answered++;
+            Assert.True(answered < 200, "the leak was never stopped");
+        }
+        Assert.InRange(answered, 10, 199); // it kept what fits
+        Assert.NotEqual(boot, await edge.Http.GetStringAsync("boot-id")); // the worker was replaced
+        edge.WaitForLog(l => l.TryGetProperty("msg", out var m) && m.GetString()!.StartsWith("worker stopped: the app exceeded its heap limit of 48 MB"));
+    }
+
+    [Fact]
     public async Task AnAppWithTheDefaultHeapButItsOwnCpuLimitRunsInAPoolWorkerUnderThatLimit()
     {
         using var dir = new TempDir();

@@ -75,3 +75,40 @@ public class CpuWatchdogTests
         throw new InvalidOperationException("no cpu-watchdog thread");
     }
 }
+
+[Collection(TimingSensitive.Name)]
+public class CpuWatchdogMemoryTests
+{
+    [Fact]
+    public void ItInterruptsAnArmedPeriodThatOutgrowsItsMemoryAndSaysSo()
+    {
+        var interrupts = 0;
+        var grown = false;
+        var asked = 0;
+        using var watchdog = new CpuWatchdog(() => Interlocked.Increment(ref interrupts), _ => { Interlocked.Increment(ref asked); return Volatile.Read(ref grown); });
+        watchdog.Arm(10_000_000_000); // far more CPU than this takes
+        Thread.Sleep(20);
+        Assert.Equal(0, Volatile.Read(ref asked)); // a period that has used little CPU is not asked about its memory
+        Volatile.Write(ref grown, true);
+        Spin(TimeSpan.FromMilliseconds(30)); // the armed period is this thread's: it uses CPU now
+        var wall = Stopwatch.StartNew();
+        while (Volatile.Read(ref interrupts) == 0 && wall.Elapsed < TimeSpan.FromSeconds(5)) Thread.Sleep(1);
+        watchdog.Disarm();
+        Assert.Equal(1, Volatile.Read(ref interrupts));
+        Assert.True(watchdog.Fired);
+        Assert.True(watchdog.FiredForMemory);
+
+        // A period that is not armed is never interrupted, however large the process is.
+        Thread.Sleep(20);
+        Assert.Equal(1, Volatile.Read(ref interrupts));
+        watchdog.Arm(10_000_000_000);
+        Assert.False(watchdog.FiredForMemory);
+        watchdog.Disarm();
+    }
+
+    private static void Spin(TimeSpan time)
+    {
+        var wall = Stopwatch.StartNew();
+        while (wall.Elapsed < time) { }
+    }
+}

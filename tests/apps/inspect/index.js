@@ -75,6 +75,18 @@ Router.get("/alloc", () => {
   const hoard = [];
   for (;;) hoard.push(new Array(100000).fill(hoard.length));
 });
+// Keeps about 1 MB more on every request: a leak that no single request makes large.
+const leaked = [];
+Router.get("/leak", () => {
+  leaked.push(new Array(125000).fill(leaked.length + 0.5));
+  return new Response(String(leaked.length));
+});
+// Makes about 400 MB of garbage in one go, never holding more than a few MB of it.
+Router.get("/churn", () => {
+  let sum = 0;
+  for (let i = 0; i < 1000; i++) sum += new Array(50000).fill(i + 0.5).length;
+  return new Response(String(sum));
+});
 Router.get("/slow-answer", async () => { await new Promise((r) => setTimeout(r, 5000)); return new Response("too late"); });
 
 // Fetches the URL given as ?url= and reports what came back (or the error).
