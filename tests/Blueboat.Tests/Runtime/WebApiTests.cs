@@ -95,6 +95,8 @@ public class WebApiTests
             "https://hello.bench/?a'b", "https://hello.bench/?a\"b", "https://hello.bench/p|q^r", "https://hello.bench/%7e?%7E",
             "https://hello.bench/a#frag", "https://user@hello.bench/", "https://hello.bench/\\x", "https://hello.bench/é",
             "https://hello.bench/a//b/", "https://hello.bench/?", "https://-a.bench/", "https://a..b/",
+            "https://10.1.2.3:8080/x?y=1", "https://255.255.255.255/", "https://256.1.1.1/", "https://01.2.3.4/", "https://1.2.3/",
+            "https://1.2.3.4.5/", "https://1.2.3.04/", "https://0.0.0.0/", "http://192.168.0.1:80/", "https://1.2.3.4:443/",
         ];
         var list = string.Join(",", urls.Select(u => System.Text.Json.JsonSerializer.Serialize(u)));
         var r = Eval($$"""

@@ -4,9 +4,11 @@ import { URL } from "whatwg-url";
 export { URL, URLSearchParams } from "whatwg-url";
 
 // An http(s) URL already in the form the URL parser would serialise it to: lowercase scheme and
-// host (letters, digits, hyphens; no punycode, no IPv4-looking last label), no default port, a
-// path and query of characters the parser keeps as they are, no dot segments, no fragment.
-const CANONICAL = /^(https?):\/\/((?:[a-z0-9-]+\.)*[a-z-][a-z0-9-]*)(?::([1-9][0-9]{0,4}))?(\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*)(\?(?:[A-Za-z0-9\-._~!$&()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$/;
+// host (letters, digits, hyphens; no punycode, no IPv4-looking last label; or an IPv4 address in
+// dotted decimal without leading zeros, as the parser writes one), no default port, a path and
+// query of characters the parser keeps as they are, no dot segments, no fragment.
+const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+const CANONICAL = new RegExp("^(https?):\\/\\/((?:[a-z0-9-]+\\.)*[a-z-][a-z0-9-]*|" + OCTET + "(?:\\." + OCTET + "){3})(?::([1-9][0-9]{0,4}))?(\\/(?:[A-Za-z0-9\\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*)(\\?(?:[A-Za-z0-9\\-._~!$&()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$");
 const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|\?|$)/i;
 
 /**
