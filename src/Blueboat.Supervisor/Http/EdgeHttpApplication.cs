@@ -197,18 +197,23 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
         try
         {
             response.StatusCode = head.Status;
-            var grouped = new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
             long headBytes = 0;
             foreach (var (name, value) in head.Headers)
             {
                 headBytes += name.Length + value.Length + 4;
                 if (headBytes > MaxResponseHeadBytes)
                     throw new InvalidOperationException($"its headers exceed {MaxResponseHeadBytes} bytes");
+            }
+            // Straight into Kestrel's headers (no dictionary of our own per response): the request id
+            // is the only header set before, and apps cannot set x-blueboat-*, so every name here is new
+            // or the app's own repeat (Set-Cookie), whose lines are kept apart.
+            var headers = response.Headers;
+            foreach (var (name, value) in head.Headers)
+            {
                 if (BlueboatHeaders.IsStrippedFromResponse(name)) continue;
                 if (name.Equals("content-length", StringComparison.OrdinalIgnoreCase) || name.Equals("transfer-encoding", StringComparison.OrdinalIgnoreCase)) continue;
-                grouped[name] = grouped.TryGetValue(name, out var existing) ? StringValues.Concat(existing, value) : new StringValues(value);
+                headers[name] = headers.TryGetValue(name, out var existing) ? StringValues.Concat(existing, value) : new StringValues(value);
             }
-            foreach (var (name, values) in grouped) response.Headers[name] = values;
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {

@@ -121,4 +121,50 @@ public class WireFormTests
         Assert.Equal("still fine", r.Text);
         Assert.Equal("v", r.Header("x-h"));
     }
+
+    [Theory]
+    [InlineData("ascii")]
+    [InlineData("")]
+    [InlineData("caf\u00e9 \u00ff \u20ac \ud83d\ude00")]
+    [InlineData("lone \ud800 surrogate")]
+    [InlineData("long-ascii")]
+    [InlineData("long-unicode")]
+    public void StringBodiesReachTheWireAsTheirUtf8Bytes(string text)
+    {
+        // ASCII strings cross as they are (they are their own UTF-8), others are encoded; both must
+        // give the bytes TextEncoder gives, whatever their length.
+        var body = text switch
+        {
+            "long-ascii" => new string('a', 70_000) + "z",
+            "long-unicode" => string.Concat(Enumerable.Repeat("\u00e9a", 40_000)),
+            _ => text,
+        };
+        using var h = new RuntimeHarness("export default { fetch: async (request) => new Response(await request.text()) };");
+        var r = h.Send("POST", "/", [new("content-type", "text/plain")], System.Text.Encoding.UTF8.GetBytes(body));
+        Assert.Equal(200, r.Status);
+        Assert.Equal(new System.Text.UTF8Encoding(false, false).GetBytes(body), r.Body);
+        Assert.Equal("text/plain;charset=UTF-8", r.Header("content-type"));
+    }
+
+    [Fact]
+    public void StringBodiesReadAsBytesClonedOrWithTheAppsOwnContentType()
+    {
+        using var h = new RuntimeHarness("""
+            export default { async fetch(request) {
+              const path = new URL(request.url).pathname;
+              const r = new Response("plain body");
+              if (path === "/bytes") return new Response(await new Response("abc").bytes());
+              if (path === "/clone") { const c = r.clone(); await r.text(); return c; }
+              const own = new Response("x", { headers: { "content-type": "text/html" } });
+              return own;
+            } };
+            """);
+        var bytes = h.Get("/bytes");
+        Assert.Equal("abc", bytes.Text);
+        Assert.Null(bytes.Header("content-type"));
+        Assert.Equal("plain body", h.Get("/clone").Text);
+        var own = h.Get("/own");
+        Assert.Equal("text/html", own.Header("content-type"));
+        Assert.Single(own.Headers, x => x.Key == "content-type");
+    }
 }

@@ -11,6 +11,10 @@ public class BlueboatHeadersTests
     [InlineData(12_345_678, "1234.57")]
     [InlineData(1_000_000, "100.00")]
     [InlineData(-12_345, "-1.23")]
+    [InlineData(-49, "0.00")]
+    [InlineData(5_000, "0.50")]
+    [InlineData(999_950, "100.00")]
+    [InlineData(36_000_000_000_000, "3600000000.00")]
     public void MillisecondsHaveTwoDecimals(long ticks, string expected) =>
         Assert.Equal(expected, BlueboatHeaders.Milliseconds(TimeSpan.FromTicks(ticks)));
 

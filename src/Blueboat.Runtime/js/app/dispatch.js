@@ -82,8 +82,10 @@ function eventBody(length) {
   return body;
 }
 
+/** Sends an answer; `body` is a binary string (see binary.js) or bytes. */
 function respond(exchangeId, status, headers, body) {
-  if (body.length <= STRING_CROSSING_MAX) host.respondText(exchangeId, status, headers, bytesToBinary(body));
+  if (typeof body === "string") host.respondText(exchangeId, status, headers, body);
+  else if (body.length <= STRING_CROSSING_MAX) host.respondText(exchangeId, status, headers, bytesToBinary(body));
   else host.respond(exchangeId, status, headers, body);
 }
 

@@ -27,6 +27,7 @@ function normalizeValue(value) {
 
 let listOf;
 let setImmutable;
+let pushValid;
 
 export class Headers {
   #list = []; // [lowercase name, value], in insertion order
@@ -135,6 +136,7 @@ export class Headers {
 
   static {
     listOf = (h) => h.#list;
+    pushValid = (h, name, value) => h.#list.push([name, value]);
     setImmutable = (h) => {
       h.#immutable = true;
       return h;
@@ -163,6 +165,11 @@ export function headersFromFields(fields, start) {
   const headers = new Headers();
   for (let i = start; i + 1 < fields.length; i += 2) headers.append(fields[i], fields[i + 1]);
   return headers;
+}
+
+/** Appends a line the platform made itself: a lowercase token name and a value already valid, so neither is checked again. */
+export function appendValid(headers, name, value) {
+  pushValid(headers, name, value);
 }
 
 export function freezeHeaders(headers) {

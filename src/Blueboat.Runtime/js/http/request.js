@@ -8,6 +8,7 @@ const FORBIDDEN = new Set(["CONNECT", "TRACE", "TRACK"]);
 let incoming = false; // set while the platform builds the Request of an incoming HTTP request
 
 function normalizeMethod(m) {
+  if (NORMALIZED.has(m)) return m; // already a normalized method name (every incoming GET, POST, ...)
   const method = String(m);
   if (!TOKEN.test(method)) throw new TypeError(`'${method}' is not a valid HTTP method`);
   const upper = method.toUpperCase();
@@ -52,8 +53,8 @@ export class Request {
       if ((this.#method === "GET" || this.#method === "HEAD") && !incoming) {
         throw new TypeError("Request with GET/HEAD method cannot have body.");
       }
-      const { bytes, type } = extractBody(init.body);
-      this.#body = new Body(bytes);
+      const { bytes, binary, type } = extractBody(init.body);
+      this.#body = new Body(bytes, binary);
       if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
     } else if (source) {
       this.#body = source.#body.clone();

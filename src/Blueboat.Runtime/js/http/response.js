@@ -1,4 +1,4 @@
-import { Headers } from "./headers.js";
+import { Headers, appendValid } from "./headers.js";
 import { Body, extractBody } from "./body.js";
 import { URL } from "../web/url.js";
 
@@ -26,9 +26,13 @@ export class Response {
     if (body !== null && body !== undefined && NULL_BODY.has(status)) {
       throw new TypeError(`Response with null body status (${status}) cannot have body`);
     }
-    const { bytes, type } = extractBody(body);
-    this.#body = new Body(bytes);
-    if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    const { bytes, binary, type } = extractBody(body);
+    this.#body = new Body(bytes, binary);
+    if (type) {
+      // Headers made here from nothing have no content-type yet: the platform's own is added as it is.
+      if (init.headers === undefined || init.headers === null) appendValid(this.#headers, "content-type", type);
+      else if (!this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    }
   }
 
   static json(data, init = {}) {
@@ -93,7 +97,7 @@ export class Response {
       status: r.#status,
       type: r.#type,
       headers: r.#headers,
-      body: r.#body.present && !r.#body.used ? r.#body.take() : new Uint8Array(0),
+      body: r.#body.present && !r.#body.used ? r.#body.takeWire() : "",
     });
   }
 }
@@ -106,7 +110,7 @@ export function fetchedResponse(r, url, redirected) {
   return fetched(r, url, redirected);
 }
 
-/** What the dispatcher sends for a Response: its own status, headers and body bytes (taken once). */
+/** What the dispatcher sends for a Response: its own status, headers and body (taken once; bytes, or a binary string). */
 export function responseWireForm(r) {
   return wireForm(r);
 }
