@@ -28,7 +28,6 @@ internal sealed class WorkerLoop : IRuntimeHost
     private readonly Dictionary<int, uint> fetches = new(); // fetch id -> the exchange that started it
     private readonly string initRequestId = "s:init+" + Guid.NewGuid().ToString("D");
 
-    private string currentEvent = "{}";
     private byte[] currentBody = [];
     private uint currentExchange;
     private long dispatchStarted;
@@ -149,9 +148,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     private void WarmUpRequestPath()
     {
         var head = new RequestHead("GET", "https://warm.invalid/", "warm-up", "127.0.0.1", [new("host", "warm.invalid")]);
-        currentEvent = RuntimeEvents.ForRequest(WarmUpExchange, head, 0);
-        EnterJs(WarmUpExchange);
-        currentEvent = "{}";
+        EnterJs(WarmUpExchange, RuntimeEvents.ForRequest(WarmUpExchange, head, 0));
         _ = RuntimeEvents.ParseHeaderLines("content-type\ntext/plain");
         _ = JsonSerializer.Serialize(new Dictionary<string, string>(), WorkerJson.Default.DictionaryStringString);
     }
@@ -350,9 +347,8 @@ internal sealed class WorkerLoop : IRuntimeHost
         dispatchedSinceLoad = true;
         open.Add(ready.ExchangeId);
         requestIds[ready.ExchangeId] = ready.Head.RequestId;
-        currentEvent = RuntimeEvents.ForRequest(ready.ExchangeId, ready.Head, ready.Body.Length);
         currentBody = ready.Body;
-        EnterJs(ready.ExchangeId);
+        EnterJs(ready.ExchangeId, RuntimeEvents.ForRequest(ready.ExchangeId, ready.Head, ready.Body.Length));
         currentBody = [];
     }
 
@@ -360,9 +356,8 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         if (!fetches.Remove(done.FetchId, out var exchange)) return;
         Release(exchange);
-        currentEvent = RuntimeEvents.ForFetch(done.FetchId, done.Response);
         currentBody = done.Response.Body;
-        EnterJs(exchange);
+        EnterJs(exchange, RuntimeEvents.ForFetch(done.FetchId, done.Response));
         currentBody = [];
     }
 
@@ -376,11 +371,10 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         if (!RemoveTimer(timerId, out var timer)) return;
         timer.Timer.Dispose();
-        currentEvent = RuntimeEvents.ForTimer(timerId);
-        EnterJs(timer.Exchange);
+        EnterJs(timer.Exchange, RuntimeEvents.ForTimer(timerId));
     }
 
-    private void EnterJs(uint exchange)
+    private void EnterJs(uint exchange, string @event)
     {
         currentExchange = exchange;
         dispatchStarted = Stopwatch.GetTimestamp();
@@ -389,7 +383,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         watchdog.Arm(limits.CpuMsPerRequest * 1_000_000L - (tracked ? cpuNsByExchange.GetValueOrDefault(exchange) : 0));
         try
         {
-            engine!.Dispatch();
+            engine!.Dispatch(@event);
         }
         catch (ScriptInterruptedException) when (watchdog.Fired)
         {
@@ -429,8 +423,7 @@ internal sealed class WorkerLoop : IRuntimeHost
         // Microtasks have all run by now: an unanswered exchange with nothing pending never will be.
         if (exchange != 0 && open.Contains(exchange) && pendingByExchange.GetValueOrDefault(exchange) == 0)
         {
-            currentEvent = RuntimeEvents.ForAbandon(exchange);
-            try { engine!.Dispatch(); }
+            try { engine!.Dispatch(RuntimeEvents.ForAbandon(exchange)); }
             catch (ScriptEngineException e) { Log(LogLevel.Error, "", $"runtime dispatch failed: {e.ErrorDetails}"); }
             if (open.Remove(exchange)) // the runtime could not answer it: answer plainly
                 SendResponse(exchange, 500, [new("content-type", "text/plain; charset=utf-8")], "the app did not answer"u8, 0);
@@ -438,8 +431,6 @@ internal sealed class WorkerLoop : IRuntimeHost
     }
 
     // ---- IRuntimeHost: called from JS, on this thread ----
-
-    public string CurrentEvent => currentEvent;
 
     public void CopyEventBody(Span<byte> destination) =>
         currentBody.AsSpan(0, Math.Min(currentBody.Length, destination.Length)).CopyTo(destination);

@@ -17,7 +17,6 @@ internal sealed class HostOperations(IRuntimeHost host, Func<AppPackage?> packag
 {
     public void Install(V8ScriptEngine engine)
     {
-        Set(engine, "event", 0, (bool _, in V8FastArgs _, in V8FastResult r) => r.Set(host.CurrentEvent));
         Set(engine, "eventBody", 1, (bool _, in V8FastArgs a, in V8FastResult _) =>
         {
             var target = a.Get<ITypedArray<byte>>(0, "destination");

@@ -5,9 +5,6 @@ namespace Blueboat.Runtime.Glue;
 /// <summary>What the JS runtime layer asks of the process hosting it (the worker).</summary>
 public interface IRuntimeHost
 {
-    /// <summary>The event the current dispatch is about, as <see cref="RuntimeEvents"/> describes it.</summary>
-    string CurrentEvent { get; }
-
     /// <summary>Copies the current request's body into <paramref name="destination"/>.</summary>
     void CopyEventBody(Span<byte> destination);
 

@@ -6,7 +6,7 @@ using Blueboat.Channel;
 namespace Blueboat.Runtime.Glue;
 
 /// <summary>
-/// The event descriptions the runtime's dispatcher (js/app/dispatch.js) reads through `__bb_event`:
+/// The event descriptions the worker hands the runtime's dispatcher (js/app/dispatch.js) as its argument:
 /// requests, timers and abandons as text fields, fetch results (and requests the text form cannot
 /// carry) as JSON.
 /// </summary>

@@ -2,7 +2,7 @@
 // here once and removed from the global object, so app code can reach them only through the
 // APIs built on top of them.
 const names = [
-  "event", "eventBody", "eventBodyText", "respond", "respondText", "log", "timerSet", "timerClear", "randomFill",
+  "eventBody", "eventBodyText", "respond", "respondText", "log", "timerSet", "timerClear", "randomFill",
   "packageList", "packageRead", "appReady", "fetchStart", "digest", "utf8Encode", "utf8Decode",
 ];
 

@@ -29,7 +29,7 @@ for (const [name, value] of Object.entries({
 const internal = (name, value, configurable = false) =>
   Object.defineProperty(globalThis, name, { value, writable: false, configurable, enumerable: false });
 
-internal("__bb_dispatch", dispatch);
+internal("__bb_dispatch", dispatch, true); // the host takes it, then deletes it (JsEngine)
 
 // Called once, before any app code runs: the env, the Package global, and the token the entry
 // module must present to hand over the app's module namespace.

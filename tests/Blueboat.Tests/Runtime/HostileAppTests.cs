@@ -59,15 +59,16 @@ public class HostileAppTests
             const out = {};
             try { __bb_bootstrap("{}", "x"); out.bootstrap = "called"; } catch (e) { out.bootstrap = e.name; }
             try { __bb_set_app_module({ default: { fetch: () => new Response("hijacked") } }, "guess"); out.set = "called"; } catch (e) { out.set = e.message; }
-            try { globalThis.__bb_dispatch = () => {}; } catch (e) { out.assign = e.name; }
-            out.dispatchReplaced = globalThis.__bb_dispatch.name !== "dispatch";
+            out.dispatchVisible = typeof globalThis.__bb_dispatch;
+            // The host holds the dispatcher itself: a global of that name is just the app's own.
+            globalThis.__bb_dispatch = () => { throw new Error("hijacked"); };
             export default { fetch: () => Response.json(out) };
             """);
         var r = h.Get("/");
         Assert.Equal(200, r.Status);
         Assert.Contains("\"bootstrap\":\"ReferenceError\"", r.Text);
         Assert.Contains("internal to the platform", r.Text);
-        Assert.Contains("\"dispatchReplaced\":false", r.Text);
-        Assert.Contains("\"assign\":\"TypeError\"", r.Text);
+        Assert.Contains("\"dispatchVisible\":\"undefined\"", r.Text);
+        Assert.Equal(200, h.Get("/again").Status);
     }
 }

@@ -15,7 +15,6 @@ public sealed class RuntimeHarness : IRuntimeHost, IDisposable
     private readonly JsEngine engine;
     private readonly Dictionary<uint, Response> responses = new();
     private readonly SortedDictionary<(double Due, int Id), int> timers = new();
-    private string currentEvent = "{}";
     private byte[] body = [];
     private uint nextExchange;
     private double clock;
@@ -50,8 +49,7 @@ public sealed class RuntimeHarness : IRuntimeHost, IDisposable
         if (headers is not null) list.AddRange(headers);
         var head = new RequestHead(method, $"https://{host}{path}", $"req-{id}", "127.0.0.1", list);
         body = requestBody ?? [];
-        currentEvent = RuntimeEvents.ForRequest(id, head, body.Length);
-        engine.Dispatch();
+        engine.Dispatch(RuntimeEvents.ForRequest(id, head, body.Length));
         while (!responses.ContainsKey(id) && timers.Count > 0) FireNextTimer();
         return responses.TryGetValue(id, out var r) ? r : throw new InvalidOperationException("the app never answered");
     }
@@ -63,11 +61,9 @@ public sealed class RuntimeHarness : IRuntimeHost, IDisposable
         var (key, id) = timers.First();
         timers.Remove(key);
         clock = Math.Max(clock, key.Due);
-        currentEvent = RuntimeEvents.ForTimer(id);
-        engine.Dispatch();
+        engine.Dispatch(RuntimeEvents.ForTimer(id));
     }
 
-    public string CurrentEvent => currentEvent;
     public void CopyEventBody(Span<byte> destination) => body.AsSpan(0, Math.Min(body.Length, destination.Length)).CopyTo(destination);
     public void Respond(uint exchangeId, int status, string headerLines, ReadOnlySpan<byte> responseBody) =>
         responses.TryAdd(exchangeId, new Response(status, RuntimeEvents.ParseHeaderLines(headerLines), responseBody.ToArray()));

@@ -348,7 +348,7 @@ public class WebApiTests
     [Fact]
     public void HostOperationsAreNotVisibleToApps()
     {
-        var r = Eval("return Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith('__bb_') && n !== '__bb_dispatch' && n !== '__bb_bootstrap' && n !== '__bb_set_app_module');");
+        var r = Eval("return Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith('__bb_') && n !== '__bb_bootstrap' && n !== '__bb_set_app_module');");
         Assert.Equal(0, r.GetArrayLength());
     }
 

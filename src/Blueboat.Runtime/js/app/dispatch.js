@@ -33,11 +33,10 @@ export function setAppModule(module, envValues) {
 }
 
 /**
- * Handles the event the host exposes (RuntimeEvents.cs): fields joined by "\n" (kind, id, ...),
- * or JSON, which starts with "{", for fetch results and for requests the text form cannot carry.
+ * Handles one event from the host (RuntimeEvents.cs): fields joined by "\n" (kind, id, ...), or
+ * JSON, which starts with "{", for fetch results and for requests the text form cannot carry.
  */
-export function dispatch() {
-  const event = host.event();
+export function dispatch(event) {
   if (event[0] === "{") {
     const ev = parse(event);
     if (ev.kind === EVENT_REQUEST) startRequest(ev.id, ev.requestId, ev.method, ev.url, ev.headers, 0, ev.bodyLength);
