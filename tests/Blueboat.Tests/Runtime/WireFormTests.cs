@@ -167,4 +167,32 @@ public class WireFormTests
         Assert.Equal("text/html", own.Header("content-type"));
         Assert.Single(own.Headers, x => x.Key == "content-type");
     }
+
+    [Fact]
+    public void AnswersGivenWithinTheDispatchOrAfterItArriveAlike()
+    {
+        // A handler that answers at once hands its answer back with the dispatch; a later answer,
+        // or one too large to cross as a string, goes through a host call. Both must arrive intact.
+        using var h = new RuntimeHarness("""
+            export default { async fetch(request) {
+              const path = new URL(request.url).pathname;
+              if (path === "/later") { await new Promise((r) => setTimeout(r, 1)); return new Response("later", { status: 202 }); }
+              if (path === "/bytes") return new Response(new Uint8Array([0, 1, 255, 10, 0]));
+              if (path === "/big") return new Response("b".repeat(100_000));
+              const headers = new Headers([["set-cookie", "a=1"], ["set-cookie", "b=2"], ["x-nul-free", "v"]]);
+              return new Response("now\n\u0000\u00ff", { status: 201, headers });
+            } };
+            """);
+        // An async handler's promise settles in the dispatch's microtasks: still within the call.
+        var now = h.Get("/now");
+        Assert.Equal(201, now.Status);
+        Assert.Equal(new byte[] { (byte)'n', (byte)'o', (byte)'w', 10, 0, 0xc3, 0xbf }, now.Body);
+        Assert.Equal(["a=1", "b=2"], now.Headers.Where(x => x.Key == "set-cookie").Select(x => x.Value));
+        var later = h.Get("/later");
+        Assert.Equal(202, later.Status);
+        Assert.Equal("later", later.Text);
+        Assert.Equal(new byte[] { 0, 1, 255, 10, 0 }, h.Get("/bytes").Body);
+        Assert.Equal(100_000, h.Get("/big").Body.Length);
+        Assert.Equal(201, h.Get("/now").Status);
+    }
 }

@@ -21,6 +21,10 @@ const split = Function.prototype.call.bind(String.prototype.split);
 export const Router = new RouterImpl();
 let appModule = null;
 const unanswered = new Map(); // exchange id -> request context, until the response is sent
+// The request being dispatched while its handler may still answer within the same call, and that
+// answer once it has: handed back as the dispatcher's return value instead of through a host call.
+let answerableInCall = 0;
+let answerInCall;
 
 const EVENT_REQUEST = 1;
 const EVENT_TIMER = 2;
@@ -37,6 +41,16 @@ export function setAppModule(module, envValues) {
  * JSON, which starts with "{", for fetch results and for requests the text form cannot carry.
  */
 export function dispatch(event) {
+  answerableInCall = 0; // a dispatch the host interrupted may have left them set
+  answerInCall = undefined;
+  handleEvent(event);
+  answerableInCall = 0;
+  const answer = answerInCall;
+  answerInCall = undefined;
+  return answer;
+}
+
+function handleEvent(event) {
   if (event[0] === "{") {
     const ev = parse(event);
     if (ev.kind === EVENT_REQUEST) startRequest(ev.id, ev.requestId, ev.method, ev.url, ev.headers, 0, ev.bodyLength);
@@ -60,7 +74,9 @@ function startRequest(exchangeId, requestId, method, url, headerFields, headerSt
   const ctx = { exchangeId, requestId };
   unanswered.set(exchangeId, ctx);
   enter(ctx);
+  answerableInCall = exchangeId;
   handleRequest(ctx, method, url, headerFields, headerStart, body);
+  answerableInCall = 0;
 }
 
 /** The current request's body as a Body (kept as the binary string it crossed as, when it did), or null. */
@@ -81,11 +97,25 @@ function eventBody(length) {
   return body;
 }
 
-/** Sends an answer; `body` is a binary string (see binary.js) or bytes. */
+/**
+ * Sends an answer; `body` is a binary string (see binary.js) or bytes. The answer of the request
+ * being dispatched, given before its dispatch returns, goes back as the dispatcher's return value
+ * (JsEngine.Dispatch reads it): "exchange\nstatus\nheader lines\0body" (header lines hold no NUL).
+ */
 function respond(exchangeId, status, headers, body) {
-  if (typeof body === "string") host.respondText(exchangeId, status, headers, body);
-  else if (body.length <= STRING_CROSSING_MAX) host.respondText(exchangeId, status, headers, bytesToBinary(body));
-  else host.respond(exchangeId, status, headers, body);
+  if (typeof body !== "string") {
+    if (body.length > STRING_CROSSING_MAX) {
+      host.respond(exchangeId, status, headers, body);
+      return;
+    }
+    body = bytesToBinary(body);
+  }
+  if (exchangeId === answerableInCall && body.length <= STRING_CROSSING_MAX) {
+    answerableInCall = 0;
+    answerInCall = exchangeId + "\n" + status + "\n" + headers + "\0" + body;
+    return;
+  }
+  host.respondText(exchangeId, status, headers, body);
 }
 
 function escapeHtml(s) {
