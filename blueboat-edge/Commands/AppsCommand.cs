@@ -2,7 +2,7 @@ using Blueboat.Store;
 
 namespace Blueboat.Edge.Commands;
 
-/// <summary>`apps list | show NAME | rollback NAME [VERSION] | delete NAME`, on a store.</summary>
+/// <summary>`apps list | show NAME | rollback NAME [VERSION] | delete NAME | unroute HOST`, on a store.</summary>
 public static class AppsCommand
 {
     public static int Run(IReadOnlyList<string> args)
@@ -24,11 +24,11 @@ public static class AppsCommand
             var ok = positionals switch
             {
                 ["list"] => true,
-                ["show" or "delete", _] => true,
+                ["show" or "delete" or "unroute", _] => true,
                 ["rollback", _] or ["rollback", _, _] => true,
                 _ => false,
             };
-            if (!ok) throw new UsageException("apps takes: list | show NAME | rollback NAME [VERSION] | delete NAME");
+            if (!ok) throw new UsageException("apps takes: list | show NAME | rollback NAME [VERSION] | delete NAME | unroute HOST");
         }
         catch (UsageException e)
         {
@@ -65,6 +65,10 @@ public static class AppsCommand
                 case ["delete", var name]:
                     catalog.DeleteAsync(name).GetAwaiter().GetResult();
                     Console.Out.WriteLine($"deleted {name}");
+                    return 0;
+                case ["unroute", var host]:
+                    var from = catalog.UnrouteAsync(host).GetAwaiter().GetResult();
+                    Console.Out.WriteLine($"{host} no longer routes to {from}");
                     return 0;
             }
         }

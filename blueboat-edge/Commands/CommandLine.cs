@@ -19,7 +19,7 @@ public static class CommandLine
           blueboat-edge serve -l ADDR:PORT STORE [--trusted-proxy CIDR]... [--admin-listen ADDR [--admin-token-file FILE]]
           blueboat-edge serve --config /etc/blueboat-edge/blueboat-edge.conf   (the installed service)
           blueboat-edge deploy DIR --app NAME [--host HOST]... [--env K=V]... STORE
-          blueboat-edge apps list | show NAME | rollback NAME [VERSION] | delete NAME  STORE
+          blueboat-edge apps list | show NAME | rollback NAME [VERSION] | delete NAME | unroute HOST  STORE
           blueboat-edge --help | --version
 
         STORE is where apps live: --store DIR (a local folder), or

@@ -29,7 +29,7 @@ public sealed class AppCatalog(IAppStore store)
         var metadataKey = StoreKeys.Metadata(app);
         foreach (var h in hosts)
             if (routes.Hosts.TryGetValue(h, out var owner) && owner != metadataKey)
-                throw new StoreException($"host {h} is already routed to {StoreKeys.AppNameOf(owner)}; delete that route first");
+                throw new StoreException($"host {h} is already routed to {StoreKeys.AppNameOf(owner)}; remove that route first (apps unroute {h})");
 
         if (await store.GetAsync(packageKey, cancel).ConfigureAwait(false) is null)
             await store.PutAsync(packageKey, tar, cancel).ConfigureAwait(false);
@@ -84,6 +84,18 @@ public sealed class AppCatalog(IAppStore store)
         if (without.Hosts.Count != routes.Hosts.Count) await store.PutAsync(StoreKeys.Routes, without.ToJson(), cancel).ConfigureAwait(false);
         // The history stays: version numbers keep counting if the app comes back, and the record is kept.
         await store.DeleteAsync(metadataKey, cancel).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes one host's route (the app it pointed to stays deployed); returns that app's name.</summary>
+    public async Task<string> UnrouteAsync(string host, CancellationToken cancel = default)
+    {
+        Routes.ValidatePattern(host);
+        await using var held = await store.LockAsync(cancel).ConfigureAwait(false);
+        var routes = await LoadRoutesAsync(cancel).ConfigureAwait(false);
+        if (!routes.Hosts.TryGetValue(host, out var owner))
+            throw new StoreException($"host {host} has no route in {store.Description}");
+        await store.PutAsync(StoreKeys.Routes, routes.Without(host).ToJson(), cancel).ConfigureAwait(false);
+        return StoreKeys.AppNameOf(owner);
     }
 
     public async Task<IReadOnlyList<AppSummary>> ListAsync(CancellationToken cancel = default)

@@ -54,6 +54,9 @@ public sealed class Routes
         return new Routes(copy);
     }
 
+    public Routes Without(string host) =>
+        new(hosts.Where(kv => kv.Key != host).ToDictionary(kv => kv.Key, kv => kv.Value));
+
     public Routes WithoutTarget(string metadataKey) =>
         new(hosts.Where(kv => kv.Value != metadataKey).ToDictionary(kv => kv.Key, kv => kv.Value));
 

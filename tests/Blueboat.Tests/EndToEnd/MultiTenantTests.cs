@@ -139,6 +139,39 @@ public class MultiTenantTests : IDisposable
     }
 
     [Fact]
+    public async Task AHostIsMovedToAnotherAppOnceItsRouteIsRemoved()
+    {
+        Deploy(VersionApp("first"), "first", "--host", "moving.test");
+        var (refused, _, why) = EdgeProcess.Run("deploy", VersionApp("second"), "--app", "second", "--host", "moving.test", "--store", StoreDir);
+        Assert.Equal(1, refused);
+        Assert.Contains("apps unroute moving.test", why);
+        using var edge = EdgeProcess.Start("--store", StoreDir);
+        Assert.Equal("200 first", await Get(edge, "moving.test"));
+
+        var (exit, stdout, _) = EdgeProcess.Run("apps", "unroute", "moving.test", "--store", StoreDir);
+        Assert.Equal(0, exit);
+        Assert.Contains("moving.test no longer routes to first", stdout);
+        var sw = Stopwatch.StartNew();
+        while (!(await Get(edge, "moving.test")).StartsWith("404"))
+        {
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), "the removed route still served");
+            await Task.Delay(20);
+        }
+        Deploy(VersionApp("second"), "second", "--host", "moving.test");
+        sw.Restart();
+        while (await Get(edge, "moving.test") != "200 second")
+        {
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), "the host did not move to the other app");
+            await Task.Delay(20);
+        }
+        var (_, listed, _) = EdgeProcess.Run("apps", "list", "--store", StoreDir);
+        Assert.Contains("first\tv1-", listed); // still deployed, with no host now
+        var (missing, _, err) = EdgeProcess.Run("apps", "unroute", "nowhere.test", "--store", StoreDir);
+        Assert.Equal(1, missing);
+        Assert.Contains("has no route", err);
+    }
+
+    [Fact]
     public async Task BrokenVersionsNeverTakeDownOtherAppsOrTheLiveVersion()
     {
         Deploy(VersionApp("ok-1"), "ok", "--host", "ok.test");

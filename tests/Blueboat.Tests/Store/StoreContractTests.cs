@@ -98,10 +98,22 @@ public abstract class StoreContractTests
         await catalog.DeployAsync(a, App("a"), new Dictionary<string, string>(), [$"{a}.test"]);
         var taken = await Assert.ThrowsAsync<StoreException>(() => catalog.DeployAsync(b, App("b"), new Dictionary<string, string>(), [$"{a}.test"]));
         Assert.Contains("already routed", taken.Message);
+        Assert.Contains($"apps unroute {a}.test", taken.Message);
+
         var noEntry = new AppPackage(new Dictionary<string, byte[]> { ["main.js"] = [] });
         await Assert.ThrowsAsync<AppLoadException>(() => catalog.DeployAsync(b, noEntry, new Dictionary<string, string>(), []));
         Assert.Null(await catalog.LoadMetadataAsync(StoreKeys.Metadata(b))); // nothing half-written
         await Assert.ThrowsAsync<StoreException>(() => catalog.DeployAsync("Bad Name", App("x"), new Dictionary<string, string>(), []));
+
+        // Once the route is removed the host is free; the app it pointed to stays deployed.
+        Assert.Equal(a, await catalog.UnrouteAsync($"{a}.test"));
+        Assert.Null((await catalog.LoadRoutesAsync()).Resolve($"{a}.test"));
+        Assert.NotNull(await catalog.LoadMetadataAsync(StoreKeys.Metadata(a)));
+        await catalog.DeployAsync(b, App("b"), new Dictionary<string, string>(), [$"{a}.test"]);
+        Assert.Equal(StoreKeys.Metadata(b), (await catalog.LoadRoutesAsync()).Resolve($"{a}.test"));
+        var none = await Assert.ThrowsAsync<StoreException>(() => catalog.UnrouteAsync($"nothing-{a}.test"));
+        Assert.Contains("has no route", none.Message);
+        await Assert.ThrowsAsync<StoreException>(() => catalog.UnrouteAsync("bad host!"));
     }
 }
 
