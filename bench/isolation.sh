@@ -12,7 +12,8 @@ port=3961
 log=$(mktemp)
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 
-echo "seccomp allowlist: $(grep -cvE '^\s*(#|$)' seccomp/worker.policy) syscalls"
+rules=$(grep -vE '^\s*(#|$)' seccomp/worker.policy)
+echo "seccomp allowlist: $(grep -cvE '^\S+\s+errno' <<< "$rules") syscalls allowed ($(grep -cE '^\S+\s+errno' <<< "$rules") refused with an errno, the rest kill)"
 
 "$bin" serve -l 127.0.0.1:$port --app tests/apps/inspect --cpu-limit-ms 50 >"$log" 2>&1 &
 pid=$!
