@@ -36,6 +36,8 @@ internal sealed class WorkerLoop : IRuntimeHost
     private WorkerLimits limits = WorkerLimits.Default;
     private readonly CpuWatchdog watchdog;
     private HeapGuard? heapGuard; // from the app's load on
+    private bool heapExceededInEntry; // the running entry took the heap past its limit
+    private bool inEntry; // JS is running (an entry from EnterJs)
     private readonly Dictionary<uint, long> cpuNsByExchange = new();
 
     /// <summary>Longest log message sent to the supervisor; the rest is cut with a marker.</summary>
@@ -77,7 +79,7 @@ internal sealed class WorkerLoop : IRuntimeHost
                 else if (!inbox.Wait((int)IdleBeforeTrim.TotalMilliseconds))
                 {
                     MemoryTrim.Run(engine!.CollectGarbage);
-                    heapGuard?.Check();
+                    if (heapGuard is { } guard && !guard.Check()) HeapExhausted();
                     trimmed = true;
                 }
                 continue;
@@ -156,8 +158,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     private void CreateEngine(int arrayBufferLimitMb)
     {
         // ArrayBuffer memory lives outside the V8 heap: it gets the same cap, so neither can exhaust the box.
-        // The heap limit equals the ArrayBuffer cap (see WarmUp), so V8's old space is sized by it too.
-        engine = new JsEngine(this, maxArrayBufferBytes: (ulong)arrayBufferLimitMb * 1024 * 1024, heapMb: arrayBufferLimitMb);
+        engine = new JsEngine(this, maxArrayBufferBytes: (ulong)arrayBufferLimitMb * 1024 * 1024);
         engineArrayBufferMb = arrayBufferLimitMb;
     }
 
@@ -280,8 +281,8 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         var limitBytes = heapMb * 1024L * 1024;
         engine.WatchHeap(null);
-        heapGuard = new HeapGuard(limitBytes, limitBytes, new HeapGuard.Gauges(engine.MeasureHeap, on => engine.WatchHeap(on ? heapMb : null), ResidentMemory.Bytes));
-        heapGuard.Check();
+        heapGuard = new HeapGuard(limitBytes, limitBytes, new HeapGuard.Gauges(engine.MeasureHeap, engine.CollectGarbage, on => engine.WatchHeap(on ? heapMb : null), ResidentMemory.Bytes));
+        if (!heapGuard.Check()) HeapExhausted();
     }
 
     /// <summary>
@@ -378,6 +379,8 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         currentExchange = exchange;
         dispatchStarted = Stopwatch.GetTimestamp();
+        inEntry = true;
+        heapExceededInEntry = false;
         var tracked = exchange != 0 && open.Contains(exchange);
         // A request's JS shares its CPU budget across entries; anything else gets the limit per entry.
         watchdog.Arm(limits.CpuMsPerRequest * 1_000_000L - (tracked ? cpuNsByExchange.GetValueOrDefault(exchange) : 0));
@@ -418,8 +421,9 @@ internal sealed class WorkerLoop : IRuntimeHost
             if (open.Contains(exchange)) busyTicks[exchange] = busyTicks.GetValueOrDefault(exchange) + elapsed;
             else requestIds.Remove(exchange);
             currentExchange = 0;
+            inEntry = false;
         }
-        heapGuard?.EntryDone();
+        if (heapGuard is { } heap && (heapExceededInEntry || !heap.EntryDone(Stopwatch.GetTimestamp() - dispatchStarted))) HeapExhausted();
         // Microtasks have all run by now: an unanswered exchange with nothing pending never will be.
         if (exchange != 0 && open.Contains(exchange) && pendingByExchange.GetValueOrDefault(exchange) == 0)
         {
@@ -441,6 +445,11 @@ internal sealed class WorkerLoop : IRuntimeHost
         // Validate before answering: a failure here (ArgumentException) throws back into JS, which falls back to its 500 page.
         if (status is < 200 or > 599) throw new ArgumentOutOfRangeException(nameof(status), $"invalid status {status}");
         var headers = RuntimeEvents.ParseHeaderLines(headerLines);
+        if (inEntry && heapGuard is { } heap && (heapExceededInEntry || !heap.AllowsAnswer(Stopwatch.GetTimestamp() - dispatchStarted)))
+        {
+            heapExceededInEntry = true; // the answer stays unsent: once the entry ends the worker retires, answering 503
+            return;
+        }
         open.Remove(exchangeId);
         var busy = busyTicks.GetValueOrDefault(exchangeId);
         busyTicks.Remove(exchangeId);

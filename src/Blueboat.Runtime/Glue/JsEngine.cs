@@ -21,30 +21,26 @@ public sealed class JsEngine : IDisposable
     // ClearScript calls it directly rather than through its reflection-based method path (which
     // Native AOT cannot run).
     private readonly ScriptObject dispatchFunction;
+    private readonly ScriptObject takeAnswerFunction; // the answer of a dispatch that then failed (see Dispatch)
     private AppPackage? package;
     private PackageModuleLoader? loader;
     private readonly List<V8Script> precompiled = new(); // modules compiled from their code cache, kept for the engine's life
 
-    /// <param name="heapMb">
-    /// V8's old-space limit (0: V8's default). V8 collects garbage harder as the heap nears it; a
-    /// heap whose live data outgrows it is let grow (not ended, as V8 would by default), for the
-    /// host's own heap limit to stop.
-    /// </param>
-    public JsEngine(IRuntimeHost host, ulong maxArrayBufferBytes = ulong.MaxValue, int heapMb = 0)
+    public JsEngine(IRuntimeHost host, ulong maxArrayBufferBytes = ulong.MaxValue)
     {
         this.host = host;
+        // V8's own heap sizes stay its defaults: a small old-space limit made it collect far more
+        // often (measured); the heap limit is the host's to keep (WatchHeap, MeasureHeap).
         var constraints = new V8RuntimeConstraints { MaxArrayBufferAllocation = maxArrayBufferBytes };
-        if (heapMb > 0)
-        {
-            constraints.MaxOldSpaceSize = heapMb;
-            constraints.HeapExpansionMultiplier = 4;
-        }
         engine = new V8ScriptEngine(constraints, V8ScriptEngineFlags.DisableGlobalMembers | V8ScriptEngineFlags.EnableDynamicModuleImports);
         new HostOperations(host, () => package).Install(engine);
         engine.Execute(new DocumentInfo("blueboat:runtime.js"), RuntimeBundle.Source);
         dispatchFunction = engine.Evaluate("__bb_dispatch") as ScriptObject
             ?? throw new InvalidOperationException("the runtime bundle did not define its dispatcher");
-        engine.Execute("delete globalThis.__bb_dispatch"); // held by the host alone: no app can feed it events
+        takeAnswerFunction = engine.Evaluate("__bb_take_answer") as ScriptObject
+            ?? throw new InvalidOperationException("the runtime bundle did not define its answer hand-over");
+        // Held by the host alone: no app can feed the dispatcher events or take its answers.
+        engine.Execute("delete globalThis.__bb_dispatch; delete globalThis.__bb_take_answer");
     }
 
     /// <summary>
@@ -162,7 +158,23 @@ public sealed class JsEngine : IDisposable
     /// </summary>
     public void Dispatch(string @event)
     {
-        if (dispatchFunction.InvokeAsFunction(@event) is string answer) RespondFromReturn(answer);
+        object result;
+        try
+        {
+            result = dispatchFunction.InvokeAsFunction(@event);
+        }
+        catch (Exception e) when (e is ScriptEngineException or ScriptInterruptedException)
+        {
+            // The call can fail after the handler answered (its microtasks ran out of CPU, say):
+            // that answer was given, so it still goes out. An engine past its heap limit refuses.
+            try
+            {
+                if (takeAnswerFunction.InvokeAsFunction() is string given) RespondFromReturn(given);
+            }
+            catch (Exception again) when (again is ScriptEngineException or ScriptInterruptedException) { }
+            throw;
+        }
+        if (result is string answer) RespondFromReturn(answer);
     }
 
     /// <summary>
@@ -179,7 +191,12 @@ public sealed class JsEngine : IDisposable
         if (idEnd <= 0 || statusEnd <= idEnd || headersEnd < statusEnd
             || !uint.TryParse(text[..idEnd], System.Globalization.NumberStyles.None, null, out var exchange)
             || !int.TryParse(text[(idEnd + 1)..statusEnd], System.Globalization.NumberStyles.None, null, out var status))
-            throw new InvalidOperationException("the runtime's dispatcher returned a malformed answer");
+        {
+            // The runtime's own bug, never an app's to trigger: the exchange stays open, and the
+            // worker answers it as one its handler never answered.
+            host.Log(LogLevel.Error, "", "the runtime's dispatcher returned a malformed answer");
+            return;
+        }
         var bodyText = text[(headersEnd + 1)..];
         var body = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, bodyText.Length));
         try

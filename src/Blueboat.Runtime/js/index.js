@@ -11,7 +11,7 @@ import { Headers } from "./http/headers.js";
 import { Request } from "./http/request.js";
 import { Response } from "./http/response.js";
 import { App, buildPackage } from "./app/app.js";
-import { Router, dispatch, setAppModule } from "./app/dispatch.js";
+import { Router, dispatch, takeAnswer, setAppModule } from "./app/dispatch.js";
 import { host } from "./host.js";
 
 const define = (name, value) =>
@@ -29,7 +29,8 @@ for (const [name, value] of Object.entries({
 const internal = (name, value, configurable = false) =>
   Object.defineProperty(globalThis, name, { value, writable: false, configurable, enumerable: false });
 
-internal("__bb_dispatch", dispatch, true); // the host takes it, then deletes it (JsEngine)
+internal("__bb_dispatch", dispatch, true); // the host takes these two, then deletes them (JsEngine)
+internal("__bb_take_answer", takeAnswer, true);
 
 // Called once, before any app code runs: the env, the Package global, and the token the entry
 // module must present to hand over the app's module namespace.

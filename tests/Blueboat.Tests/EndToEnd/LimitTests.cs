@@ -101,4 +101,47 @@ public class LimitTests
         Assert.False(edge.HasExited);
         Assert.NotEqual(boot, await edge.Http.GetStringAsync("boot-id")); // a fresh worker
     }
+
+    [Fact]
+    public async Task ARequestThatTakesTheHeapPastItsLimitGets503AndTheWorkerIsReplaced()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--heap-limit-mb", "32", "--worker-memory-mb", "1024", "--cpu-limit-ms", "20000");
+        var boot = await edge.Http.GetStringAsync("boot-id");
+        // 40 MB in one request: past the limit from a small heap, in a single run of JS.
+        using (var r = await edge.Http.GetAsync("hold?mb=40"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+            Assert.Contains("memory limit of 32 MB", await r.Content.ReadAsStringAsync());
+        }
+        var second = await edge.Http.GetStringAsync("boot-id");
+        Assert.NotEqual(boot, second);
+
+        // 4 MB a request: answered while it fits, then 503 well before twice the limit is held.
+        var answered = 0;
+        while (true)
+        {
+            using var r = await edge.Http.GetAsync("hold?mb=4");
+            if (r.StatusCode != HttpStatusCode.OK)
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+                break;
+            }
+            answered++;
+            Assert.True(answered < 12, "4 MB a request was held past 48 MB");
+        }
+        Assert.InRange(answered, 4, 11);
+        Assert.NotEqual(second, await edge.Http.GetStringAsync("boot-id"));
+    }
+
+    [Fact]
+    public async Task AnAnswerGivenBeforeItsMicrotasksRunOutOfCpuStillGoesOut()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--cpu-limit-ms", "200");
+        var boot = await edge.Http.GetStringAsync("boot-id");
+        using var r = await edge.Http.GetAsync("answer-then-spin");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("answered", await r.Content.ReadAsStringAsync());
+        Assert.Equal(boot, await edge.Http.GetStringAsync("boot-id"));
+    }
 }
+

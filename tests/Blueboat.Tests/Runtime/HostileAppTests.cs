@@ -38,6 +38,29 @@ public class HostileAppTests
         Assert.Equal("real", r.Text);
     }
 
+    [Theory]
+    [InlineData(500, "Number.isInteger = () => true; return new Response(\"x\", { status: 250.5 });")]
+    [InlineData(201, """
+        const RealNumber = Number;
+        // A status that passes every check as 250 but reads as header lines when written out.
+        globalThis.Number = function (v) { return v === undefined ? RealNumber(v) : { valueOf: () => 250, toString: () => "250\nx-injected\nyes" }; };
+        globalThis.Number.isInteger = () => true;
+        return new Response("x", { status: 201 });
+        """)]
+    public void AReplacedNumberCannotForgeAStatus(int status, string body)
+    {
+        using var h = new RuntimeHarness($$"""
+            export default { fetch(request) {
+              if (new URL(request.url).pathname === "/forge") { {{body}} }
+              return new Response("fine");
+            } };
+            """);
+        var r = h.Get("/forge");
+        Assert.Equal(status, r.Status); // the platform's own Number reads the status: 250.5 is refused, 201 stays 201
+        Assert.DoesNotContain(r.Headers, x => x.Key == "x-injected");
+        Assert.Equal("fine", h.Get("/next").Text); // the platform's path still works
+    }
+
     [Fact]
     public void ReplacingJsonDoesNotBreakThePlatform()
     {

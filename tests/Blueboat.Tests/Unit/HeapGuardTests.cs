@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Blueboat.Worker;
 
@@ -11,32 +12,78 @@ public class HeapGuardTests
     private sealed class FakeEngine
     {
         public long Total = 4 * MB, External, Resident = 40 * MB;
-        public int Measured;
+        public long Garbage; // what a full collection frees
+        public int Measured, Collected;
         public bool Close;
-        public HeapGuard.Gauges Gauges => new(() => { Measured++; return (Total, External); }, on => Close = on, () => Resident);
+        public HeapGuard.Gauges Gauges => new(
+            () => { Measured++; return (Total, External); },
+            () => { Collected++; Total -= Garbage; Garbage = 0; },
+            on => Close = on,
+            () => Resident);
     }
 
+    private static readonly long ShortEntry = Stopwatch.Frequency / 100_000; // 10 µs
+
     [Fact]
-    public void TheHeapIsMeasuredEverySoManyEntriesAndWatchedCloselyOnlyWhileLarge()
+    public void TheHeapIsMeasuredAfterSoManyEntriesOrSoMuchJsTimeAndWatchedCloselyOnlyWhileLarge()
     {
         var engine = new FakeEngine();
         var guard = new HeapGuard(100 * MB, 100 * MB, engine.Gauges);
-        guard.Check();
+        Assert.True(guard.Check());
         Assert.False(engine.Close);
-        for (var i = 0; i < HeapGuard.EntriesPerCheck - 1; i++) guard.EntryDone();
+        for (var i = 0; i < HeapGuard.EntriesPerCheck - 1; i++) Assert.True(guard.EntryDone(ShortEntry));
         Assert.Equal(1, engine.Measured);
         engine.Total = 51 * MB; // past half the limit
-        guard.EntryDone();
+        Assert.True(guard.EntryDone(ShortEntry));
         Assert.Equal(2, engine.Measured);
         Assert.True(engine.Close);
         Assert.True(guard.WatchingClosely);
 
+        // A millisecond of JS, in however few entries, is measured too.
+        Assert.True(guard.EntryDone(HeapGuard.JsTimePerCheck / 2));
+        Assert.Equal(2, engine.Measured);
         engine.Total = 30 * MB; // between a quarter and half: stays as it is
-        guard.Check();
+        Assert.True(guard.EntryDone(HeapGuard.JsTimePerCheck / 2));
+        Assert.Equal(3, engine.Measured);
         Assert.True(engine.Close);
         engine.Total = 24 * MB; // under a quarter
-        guard.Check();
+        Assert.True(guard.Check());
         Assert.False(engine.Close);
+    }
+
+    [Fact]
+    public void PastTheLimitAFullCollectionDecides()
+    {
+        var engine = new FakeEngine { Total = 120 * MB, Garbage = 30 * MB };
+        var guard = new HeapGuard(100 * MB, 100 * MB, engine.Gauges);
+        Assert.True(guard.Check()); // 90 MB live after the collection
+        Assert.Equal(1, engine.Collected);
+        engine.Total = 130 * MB;
+        engine.Garbage = 10 * MB;
+        Assert.False(guard.EntryDone(HeapGuard.JsTimePerCheck)); // 120 MB live: past the limit
+        Assert.Equal(2, engine.Collected);
+    }
+
+    [Fact]
+    public void OnlyTheAnswersOfLongEntriesWaitForAMeasurement()
+    {
+        var engine = new FakeEngine { Total = 150 * MB };
+        var guard = new HeapGuard(100 * MB, 100 * MB, engine.Gauges);
+        Assert.True(guard.AllowsAnswer(ShortEntry));
+        Assert.Equal(0, engine.Measured);
+        Assert.False(guard.AllowsAnswer(HeapGuard.LongEntry));
+        engine.Total = 50 * MB;
+        Assert.True(guard.AllowsAnswer(HeapGuard.LongEntry * 10));
+        Assert.Equal(3, engine.Measured); // one past the limit, one after the collection, one now
+
+        // Near the limit every answer waits for a measurement, however short its entry.
+        engine.Total = 80 * MB;
+        Assert.True(guard.Check());
+        var measured = engine.Measured;
+        Assert.True(guard.AllowsAnswer(ShortEntry));
+        Assert.Equal(measured + 1, engine.Measured);
+        engine.Total = 101 * MB;
+        Assert.False(guard.AllowsAnswer(ShortEntry));
     }
 
     [Fact]

@@ -81,6 +81,18 @@ Router.get("/leak", () => {
   leaked.push(new Array(125000).fill(leaked.length + 0.5));
   return new Response(String(leaked.length));
 });
+// Keeps ?mb= megabytes more on every request, in one go (an async handler: its answer comes in a microtask).
+const held = [];
+Router.get("/hold", async (request) => {
+  const mb = Number(new URL(request.url).searchParams.get("mb"));
+  held.push(new Array(mb * 131072).fill(held.length + 0.5));
+  return new Response(`holding ${held.length}`);
+});
+// Answers at once, then keeps the CPU busy in a microtask of the same turn.
+Router.get("/answer-then-spin", () => {
+  queueMicrotask(() => { const end = Date.now() + 3000; while (Date.now() < end); });
+  return new Response("answered");
+});
 // Makes about 400 MB of garbage in one go, never holding more than a few MB of it.
 Router.get("/churn", () => {
   let sum = 0;

@@ -16,6 +16,7 @@ import { STRING_CROSSING_MAX, bytesToBinary, binaryToBytes } from "../binary.js"
 
 // Captured before app code runs: an app may replace the globals, never the platform's path.
 const { parse } = JSON;
+const { isInteger } = Number;
 const split = Function.prototype.call.bind(String.prototype.split);
 
 export const Router = new RouterImpl();
@@ -45,6 +46,11 @@ export function dispatch(event) {
   answerInCall = undefined;
   handleEvent(event);
   answerableInCall = 0;
+  return answerInCall; // kept until the next dispatch: if the microtasks after this fail, the host takes it (takeAnswer)
+}
+
+/** The answer the last dispatch returned, once: for the host when that call failed after it was given. */
+export function takeAnswer() {
   const answer = answerInCall;
   answerInCall = undefined;
   return answer;
@@ -203,7 +209,8 @@ function send(ctx, response) {
   try {
     const wire = responseWireForm(response);
     if (wire.type === "error") throw new TypeError("the handler returned Response.error()");
-    if (!(wire.status >= 200 && wire.status <= 599)) throw new RangeError(`invalid status ${wire.status}`);
+    // A number, checked with the platform's own isInteger: the status goes on the wire as text.
+    if (typeof wire.status !== "number" || !isInteger(wire.status) || !(wire.status >= 200 && wire.status <= 599)) throw new RangeError("invalid status");
     respond(ctx.exchangeId, wire.status, headerLinesText(wire.headers), wire.body);
     unanswered.delete(ctx.exchangeId);
     return;

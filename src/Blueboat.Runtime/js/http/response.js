@@ -2,6 +2,10 @@ import { Headers, appendValid } from "./headers.js";
 import { Body, extractBody } from "./body.js";
 import { URL } from "../web/url.js";
 
+// Captured before app code runs: an app that replaces Number cannot give a Response a status
+// that is not a plain integer (the dispatcher writes it out as text).
+const toNumber = Number;
+const { isInteger } = Number;
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -16,8 +20,8 @@ export class Response {
 
   constructor(body = null, init = {}) {
     init = init ?? {};
-    const status = init.status === undefined ? 200 : Number(init.status);
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
+    const status = init.status === undefined ? 200 : toNumber(init.status);
+    if (!isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(`Failed to construct 'Response': The status provided (${init.status}) is outside the range [200, 599].`);
     }
     this.#status = status;
