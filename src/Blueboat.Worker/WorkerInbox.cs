@@ -46,6 +46,24 @@ internal sealed class WorkerInbox(BlockingFrameChannel channel, PostedEvents pos
     }
 
     /// <summary>
+    /// For a worker that retires: the requests it holds or that wait in the channel and that it
+    /// will never run (read now, without waiting), so each can still be answered.
+    /// </summary>
+    public List<uint> TakeUnhandledRequests()
+    {
+        var ids = new List<uint>();
+        while (true)
+        {
+            while (arrived.TryDequeue(out var ev))
+                if (ev is WorkerEvent.RequestReady ready) ids.Add(ready.ExchangeId);
+            if (closed || channel.ReceiveAvailable(OnFrame) is ReceiveOutcome.Empty or ReceiveOutcome.Closed) break;
+        }
+        ids.AddRange(assembling.Keys); // heads whose bodies are still on their way
+        assembling.Clear();
+        return ids;
+    }
+
+    /// <summary>
     /// Sleeps until the channel has bytes or an event is posted (true, possibly spuriously: look
     /// again with <see cref="TryTake"/>), or <paramref name="timeoutMs"/> passes (false).
     /// </summary>

@@ -322,8 +322,11 @@ internal sealed class WorkerLoop : IRuntimeHost
     {
         channel.Send(FrameKind.Retiring, 0);
         Log(LogLevel.Error, "", "worker stopped: " + why);
-        foreach (var exchange in open.ToList())
-            SendResponse(exchange, 503, [new("content-type", "text/plain; charset=utf-8")], System.Text.Encoding.UTF8.GetBytes(answer), 0);
+        // Every request this worker took or that waits for it in the channel gets the answer; the
+        // supervisor sends no more once it reads Retiring (a request it sent meanwhile is lost: 502).
+        var bytes = System.Text.Encoding.UTF8.GetBytes(answer);
+        foreach (var exchange in open.ToList().Concat(inbox.TakeUnhandledRequests()))
+            SendResponse(exchange, 503, [new("content-type", "text/plain; charset=utf-8")], bytes, 0);
         open.Clear();
         channel.Drain(TimeSpan.FromSeconds(2));
         Environment.Exit(3);

@@ -143,5 +143,19 @@ public class LimitTests
         Assert.Equal("answered", await r.Content.ReadAsStringAsync());
         Assert.Equal(boot, await edge.Http.GetStringAsync("boot-id"));
     }
-}
 
+    [Fact]
+    public async Task RequestsWaitingForAWorkerThatRetiresGet503NotALostRequest()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--heap-limit-mb", "64", "--worker-memory-mb", "2048", "--cpu-limit-ms", "20000");
+        await edge.Http.GetStringAsync("boot-id");
+        // Together they hold far past the limit: the worker retires while most of them still wait for it.
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
+        {
+            using var r = await edge.Http.GetAsync("hold?mb=25");
+            return r.StatusCode;
+        }));
+        Assert.All(statuses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"got {s}"));
+        Assert.Contains(HttpStatusCode.ServiceUnavailable, statuses);
+    }
+}
