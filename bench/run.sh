@@ -207,7 +207,7 @@ done
 own_cold=$(printf '%s\n' "${cold[@]}" | sort -n | awk '{ a[NR] = $1 * 1000 } END {
   i50 = int(NR * 0.50 + 0.5); if (i50 < 1) i50 = 1; i99 = int(NR * 0.99 + 0.5); if (i99 < 1) i99 = 1; if (i99 > NR) i99 = NR
   printf "cold_start_ms p50=%.1f p99=%.1f", a[i50], a[i99] }')
-[ -n "$cold_line" ] || cold_line=$own_cold
+[ -n "$cold_line" ] || cold_line="n/a (bench/cold-start.sh printed no result)"
 sleep 2 # idle
 cold_sup_rss=$(rss_kb "$cold_pid")
 idle_rss=()
@@ -256,8 +256,10 @@ table() {
   echo "| each idle app worker, min / median / max over ${#idle_rss[@]} (first request + 2 s idle) | $(stats "${idle_rss[@]}") | $(stats "${idle_priv[@]}") |"
   echo "| workerd (whole process, both apps, after the load) | $(mb "$wd_rss") | |"
   echo
-  echo "Cold start (first request to each of $cold_apps never-loaded apps, curl time_total): $cold_line"
-  if [ "$cold_line" != "$own_cold" ]; then echo "(bench/cold-start.sh; this script's own measurement: $own_cold)"; fi
+  echo "Cold start, the first request to each of $cold_apps never-loaded apps (curl time_total, loopback):"
+  echo
+  echo "- one app at a time, the pool of pre-started workers full again before each (bench/cold-start.sh): $cold_line"
+  echo "- all $cold_apps back to back with no pause (a pool of 2 is empty after the first two; the rest wait for a worker started for them): $own_cold"
 }
 mkdir -p bench/results
 table | tee bench/results/latest.md
