@@ -80,6 +80,12 @@ public enum SandboxMode : byte
 public sealed record WorkerLimits(int CpuMsPerRequest, int HeapMb, SandboxMode Sandbox = SandboxMode.On)
 {
     public static readonly WorkerLimits Default = new(1000, 128);
+
+    /// <summary>
+    /// The request's wall time: one run of JS that lasts longer (JS blocked without using CPU, as in
+    /// Atomics.wait) is stopped by the worker itself, whose loop would otherwise never come back.
+    /// </summary>
+    public int WallMsPerRequest { get; init; } = 60_000;
 }
 
 /// <summary>
@@ -92,7 +98,7 @@ public sealed record LoadApp(string Name, string Version, string EntryModule, in
 
     public void Write(FrameWriter w)
     {
-        w.Str(Name).Str(Version).Str(EntryModule).U32((uint)InitBudgetMs).U32((uint)Limits.CpuMsPerRequest).U32((uint)Limits.HeapMb).U8((byte)Limits.Sandbox).U32((uint)Env.Count);
+        w.Str(Name).Str(Version).Str(EntryModule).U32((uint)InitBudgetMs).U32((uint)Limits.CpuMsPerRequest).U32((uint)Limits.HeapMb).U8((byte)Limits.Sandbox).U32((uint)Limits.WallMsPerRequest).U32((uint)Env.Count);
         foreach (var (k, v) in Env) w.Str(k).Str(v);
         w.U32((uint)Files.Count);
         foreach (var (path, data) in Files) w.Str(path).Bytes(data);
@@ -106,7 +112,7 @@ public sealed record LoadApp(string Name, string Version, string EntryModule, in
         var version = r.Str();
         var entry = r.Str();
         var budget = (int)r.U32();
-        var limits = new WorkerLimits((int)r.U32(), (int)r.U32(), (SandboxMode)r.U8());
+        var limits = new WorkerLimits((int)r.U32(), (int)r.U32(), (SandboxMode)r.U8()) { WallMsPerRequest = (int)r.U32() };
         var envCount = r.U32();
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < envCount; i++) env[r.Str()] = r.Str();

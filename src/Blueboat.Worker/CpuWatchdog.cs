@@ -12,6 +12,10 @@ namespace Blueboat.Worker;
 /// would cost more than the wake-ups it saves for apps with a request every few milliseconds.)
 /// Once an entry has used <see cref="MemoryWatchAfterNs"/> of CPU, each poll also asks whether it
 /// has outgrown its memory (see <see cref="HeapGuard"/>); shorter entries cannot allocate enough to matter.
+/// An entry that lasts longer than its wall budget is interrupted too, whatever CPU it used: JS
+/// can block without using any (Atomics.wait), and a loop blocked in JS never reads another
+/// event. An entry still running <see cref="StuckAfterInterrupt"/> after its interrupt is beyond
+/// V8's reach: the watchdog ends the process, and the supervisor starts a fresh worker.
 /// </summary>
 internal sealed partial class CpuWatchdog : IDisposable
 {
@@ -23,6 +27,7 @@ internal sealed partial class CpuWatchdog : IDisposable
     private readonly int jsThreadClock;
     private readonly Action interrupt;
     private readonly Func<long, bool>? memoryExceeded; // given the period, so a new entry starts a new baseline
+    private readonly Action stuck;
 
     /// <summary>CPU an entry uses before its memory is watched too (a few MB of allocation at most by then).</summary>
     public const long MemoryWatchAfterNs = 5_000_000;
@@ -30,6 +35,7 @@ internal sealed partial class CpuWatchdog : IDisposable
     private readonly Thread thread;
     private long armedAt; // Stopwatch timestamp of the last Arm (the JS thread's only)
     private long budgetNs; // CPU the armed period may use
+    private long wallDeadline; // Stopwatch timestamp past which the armed period is stopped whatever its CPU
     private long arms; // Arm calls so far: the watchdog notices periods shorter than its poll through it
     // The JS thread's CPU clock as the watchdog first read it in a period, and when (wall) it did.
     // Written (under baselineGate, by the watchdog or by Arm) before `baselinePeriod` is published; read by Disarm after it.
@@ -44,13 +50,15 @@ internal sealed partial class CpuWatchdog : IDisposable
     private volatile bool disposed;
     private volatile bool fired;
     private volatile bool firedForMemory;
+    private volatile bool firedForWall;
     private int asleep; // 1 while the watchdog waits on `wake` or is about to
 
     /// <summary>Create on the JS thread: the clock watched is the calling thread's.</summary>
-    public CpuWatchdog(Action interrupt, Func<long, bool>? memoryExceeded = null)
+    public CpuWatchdog(Action interrupt, Func<long, bool>? memoryExceeded = null, Action? stuck = null)
     {
         this.interrupt = interrupt;
         this.memoryExceeded = memoryExceeded;
+        this.stuck = stuck ?? EndProcess;
         if (PthreadGetCpuClockId(PthreadSelf(), out jsThreadClock) != 0) jsThreadClock = ClockThreadCpuTimeId;
         thread = new Thread(Watch) { IsBackground = true, Name = "cpu-watchdog" };
         thread.Start();
@@ -61,6 +69,12 @@ internal sealed partial class CpuWatchdog : IDisposable
 
     /// <summary>True when the last armed period was interrupted for its memory, not its CPU time.</summary>
     public bool FiredForMemory => firedForMemory;
+
+    /// <summary>True when the last armed period was interrupted for lasting past its wall budget.</summary>
+    public bool FiredForWall => firedForWall;
+
+    /// <summary>How long an interrupted entry may take to end before the process is ended instead.</summary>
+    public static readonly TimeSpan StuckAfterInterrupt = TimeSpan.FromSeconds(5);
 
     public long NowNs()
     {
@@ -73,12 +87,14 @@ internal sealed partial class CpuWatchdog : IDisposable
     /// a vDSO read): the watchdog takes the clock when it first looks at the period, at most a
     /// poll later, so a period may overrun its budget by about that much.
     /// </summary>
-    public void Arm(long budget)
+    public void Arm(long budget, long wallBudgetTicks = long.MaxValue / 4)
     {
         fired = false;
         firedForMemory = false;
+        firedForWall = false;
         armedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         Volatile.Write(ref budgetNs, budget);
+        Volatile.Write(ref wallDeadline, armedAt + wallBudgetTicks);
         Volatile.Write(ref arms, arms + 1);
         armed = true;
         // Pairs with the watchdog's going to sleep (Watch): it announces `asleep`, then looks at
@@ -145,10 +161,16 @@ internal sealed partial class CpuWatchdog : IDisposable
     {
         var lastArms = -1L;
         var lastFired = -1L;
+        var firedAt = 0L;
         var quietPolls = 0;
         while (!disposed)
         {
             var period = Volatile.Read(ref arms);
+            if (armed && period == lastFired
+                && System.Diagnostics.Stopwatch.GetElapsedTime(firedAt) > StuckAfterInterrupt && armed && Volatile.Read(ref arms) == period)
+            {
+                stuck();
+            }
             if (armed && period != lastFired)
             {
                 var budget = Volatile.Read(ref budgetNs);
@@ -163,11 +185,14 @@ internal sealed partial class CpuWatchdog : IDisposable
                     var used = cpu - baselineCpuNs;
                     var overCpu = used > budget;
                     var overMemory = !overCpu && used > MemoryWatchAfterNs && memoryExceeded is not null && memoryExceeded(period);
+                    var overWall = !overCpu && !overMemory && System.Diagnostics.Stopwatch.GetTimestamp() > Volatile.Read(ref wallDeadline);
                     // Re-read after the readings: fire only if they belong to the period still running.
-                    if ((overCpu || overMemory) && armed && Volatile.Read(ref arms) == period)
+                    if ((overCpu || overMemory || overWall) && armed && Volatile.Read(ref arms) == period)
                     {
                         lastFired = period;
+                        firedAt = System.Diagnostics.Stopwatch.GetTimestamp();
                         firedForMemory = overMemory;
+                        firedForWall = overWall;
                         fired = true;
                         interrupt();
                     }
@@ -198,6 +223,20 @@ internal sealed partial class CpuWatchdog : IDisposable
         public long Seconds;
         public long Nanoseconds;
     }
+
+    /// <summary>Exit status of a worker whose JS could not be interrupted.</summary>
+    public const int StuckExitCode = 4;
+
+    /// <summary>Ends the process at once: the JS thread holds the engine and cannot be waited for.</summary>
+    private static void EndProcess()
+    {
+        try { Console.Error.WriteLine("blueboat-edge worker: JavaScript did not stop when interrupted; ending the worker"); }
+        catch (IOException) { }
+        Exit(StuckExitCode);
+    }
+
+    [LibraryImport("libc", EntryPoint = "_exit")]
+    private static partial void Exit(int status);
 
     [LibraryImport("libc", EntryPoint = "pthread_self")]
     private static partial nint PthreadSelf();

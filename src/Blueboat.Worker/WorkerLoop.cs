@@ -317,6 +317,11 @@ internal sealed class WorkerLoop : IRuntimeHost
         Retire($"JavaScript outside any open request (a timer) ran past the CPU limit of {limits.CpuMsPerRequest} ms",
             $"the app exceeded its CPU time limit of {limits.CpuMsPerRequest} ms");
 
+    /// <summary>JS for no open request (a timer) that blocked past the wall limit: the worker is replaced, as for CPU.</summary>
+    private void BackgroundWallExhausted() =>
+        Retire($"JavaScript outside any open request (a timer) ran past the wall limit of {limits.WallMsPerRequest} ms",
+            $"the app exceeded its wall time limit of {limits.WallMsPerRequest} ms");
+
     /// <summary>Answers what is in flight with 503 and ends this worker; the supervisor starts a fresh one.</summary>
     private void Retire(string why, string answer)
     {
@@ -386,10 +391,22 @@ internal sealed class WorkerLoop : IRuntimeHost
         heapExceededInEntry = false;
         var tracked = exchange != 0 && open.Contains(exchange);
         // A request's JS shares its CPU budget across entries; anything else gets the limit per entry.
-        watchdog.Arm(limits.CpuMsPerRequest * 1_000_000L - (tracked ? cpuNsByExchange.GetValueOrDefault(exchange) : 0));
+        watchdog.Arm(limits.CpuMsPerRequest * 1_000_000L - (tracked ? cpuNsByExchange.GetValueOrDefault(exchange) : 0),
+            limits.WallMsPerRequest * Stopwatch.Frequency / 1000);
         try
         {
             engine!.Dispatch(@event);
+        }
+        catch (ScriptInterruptedException) when (watchdog.Fired && watchdog.FiredForWall)
+        {
+            // JS blocked past the wall limit (without using CPU, or the CPU limit would have come
+            // first). The supervisor already answered the request 504; the engine stays usable.
+            var seconds = Stopwatch.GetElapsedTime(dispatchStarted).TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+            if (!tracked) BackgroundWallExhausted();
+            Log(LogLevel.Error, requestIds.GetValueOrDefault(exchange, ""), $"request stopped: one run of its JavaScript lasted {seconds} s, past the wall limit of {limits.WallMsPerRequest} ms");
+            if (open.Remove(exchange))
+                SendResponse(exchange, 504, [new("content-type", "text/plain; charset=utf-8")],
+                    System.Text.Encoding.UTF8.GetBytes($"the request exceeded its wall time limit of {limits.WallMsPerRequest} ms"), 0);
         }
         catch (ScriptInterruptedException) when (watchdog.Fired)
         {

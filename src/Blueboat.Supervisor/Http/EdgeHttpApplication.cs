@@ -94,6 +94,13 @@ public sealed class EdgeHttpApplication(IAppResolver apps, EdgeLog log, EdgeHttp
                 if (features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true)
                     (body, bodyLength, outcome) = await ReadBodyAsync(request.Body, maxRequestBody, bodyLease).ConfigureAwait(false);
             }
+            catch (Exception e) when (e is Microsoft.AspNetCore.Connections.ConnectionResetException || (e is IOException && aborted.IsCancellationRequested))
+            {
+                // The client went away mid-body. Kestrel's body reader is left mid-read: without an
+                // abort, Kestrel would try to drain it after us and log an error for every such client.
+                features.Get<IHttpRequestLifetimeFeature>()?.Abort();
+                return;
+            }
             catch (Exception e) when (e is BadHttpRequestException or IOException or OverflowException)
             {
                 // Malformed framing (a bad chunk size, a trailer flood): the client's mistake, not ours.

@@ -41,6 +41,26 @@ public class LimitTests
     }
 
     [Fact]
+    public async Task JavaScriptBlockedWithoutCpuIsStoppedAtTheWallLimitAndTheAppServesAgain()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"), "--wall-limit-ms", "1000");
+        var boot = await edge.Http.GetStringAsync("boot-id");
+        using (var r = await edge.Http.GetAsync("block"))
+            Assert.Equal(HttpStatusCode.GatewayTimeout, r.StatusCode);
+        // The worker's loop was stuck in Atomics.wait: requests after it must not all time out too.
+        var sw = Stopwatch.StartNew();
+        using (var r = await edge.Http.GetAsync("boot-id"))
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Equal(boot, await r.Content.ReadAsStringAsync()); // the same worker, its engine interrupted
+        }
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"took {sw.Elapsed}");
+        edge.WaitForLog(l => l.GetProperty("msg").GetString()!.Contains("past the wall limit of 1000 ms"));
+        // A wait shorter than the limit is left alone.
+        Assert.Equal("woke", await edge.Http.GetStringAsync("block?ms=200"));
+    }
+
+    [Fact]
     public async Task AnAppWhoseWorkersKeepDyingBacksOffAndSaysSo()
     {
         using var edge = EdgeProcess.Start("--app", TestPaths.App("crashes-on-first-request"), "--heap-limit-mb", "32", "--worker-memory-mb", "256");

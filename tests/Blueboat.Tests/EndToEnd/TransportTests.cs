@@ -116,6 +116,51 @@ public class TransportTests : IDisposable
         Assert.False(edge.HasExited);
     }
 
+    /// <summary>A client that resets while its request body is being read is no error of the server's either.</summary>
+    [Fact]
+    public async Task ClientsResettingMidRequestBodyLogNoErrors()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            using var client = await RawHttp.ConnectAsync(edge.Port);
+            await client.WriteAsync("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + new string('p', 5000));
+            await Task.Delay(20); // the server is waiting for the rest of the body
+            client.Socket.LingerState = new LingerOption(true, 0); // close sends RST
+            client.Socket.Close();
+        }
+        using var after = await RawHttp.ConnectAsync(edge.Port);
+        await after.WriteAsync(RawHttp.Get("/after-resets"));
+        Assert.Equal("/after-resets", (await after.ReadResponseAsync()).Text);
+        await Task.Delay(500);
+        var errors = edge.Logs().Where(l => l.GetProperty("level").GetString() == "error").Select(l => l.ToString()).ToList();
+        Assert.True(errors.Count == 0, $"{errors.Count} error lines, the first: {errors.FirstOrDefault()}");
+    }
+
+    /// <summary>
+    /// A client that resets while its response is being sent is the client's business, not an
+    /// error of the server's: nothing is logged as an error (one line per reset would let any
+    /// client flood the log), and the server keeps serving.
+    /// </summary>
+    [Fact]
+    public async Task ClientsResettingMidResponseLogNoErrors()
+    {
+        var body = new string('r', 4 * 1024 * 1024);
+        for (var i = 0; i < 20; i++)
+        {
+            using var client = await RawHttp.ConnectAsync(edge.Port);
+            await client.WriteAsync($"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+            Assert.True(await client.Socket.ReceiveAsync(new byte[1024]) > 0); // the response has begun
+            client.Socket.LingerState = new LingerOption(true, 0); // close sends RST
+            client.Socket.Close();
+        }
+        using var after = await RawHttp.ConnectAsync(edge.Port);
+        await after.WriteAsync(RawHttp.Get("/after-resets"));
+        Assert.Equal("/after-resets", (await after.ReadResponseAsync()).Text);
+        await Task.Delay(500); // what the resets left behind is logged by now
+        var errors = edge.Logs().Where(l => l.GetProperty("level").GetString() == "error").Select(l => l.ToString()).ToList();
+        Assert.True(errors.Count == 0, $"{errors.Count} error lines, the first: {errors.FirstOrDefault()}");
+    }
+
     [Fact]
     public async Task IPv6LoopbackIsServed()
     {

@@ -116,3 +116,10 @@ Router.get("/arraybuffers", () => {
   const hoard = [];
   for (;;) hoard.push(new ArrayBuffer(1 << 20));
 });
+
+// Blocks the JS thread without using CPU (no CPU limit can stop it): ?ms= long, or for ever.
+Router.get("/block", (req) => {
+  const ms = Number(new URL(req.url).searchParams.get("ms") ?? "Infinity");
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  return new Response("woke");
+});

@@ -387,7 +387,11 @@ internal sealed class UringConnection : ConnectionContext, IRingOwner, IValueTas
         }
         finally
         {
-            reader.Complete(error);
+            // A client that reset or closed, or a connection Kestrel aborted, is no error of the
+            // server's: complete without one, as Kestrel's socket transport does. Kestrel's next
+            // flush would otherwise rethrow it and log it as an unexpected error, once per reset.
+            var peerGone = error is ConnectionResetException || (error is not null && abortReason is not null);
+            reader.Complete(peerGone ? null : error);
             // The response side is done (Kestrel finished, or the peer is gone): close both ways,
             // which also ends a receive still waiting.
             ShutdownSocket();
