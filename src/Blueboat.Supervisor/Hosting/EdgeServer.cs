@@ -35,6 +35,9 @@ public sealed class EdgeServer(Action<KestrelServerOptions> listen, IHttpApplica
         var options = new KestrelServerOptions
         {
             AddServerHeader = false,
+            // Kestrel reads request header values as UTF-8; an app's header values go out the same
+            // way (by default Kestrel refuses any non-ASCII value), so a header echoed keeps its bytes.
+            ResponseHeaderEncodingSelector = static _ => System.Text.Encoding.UTF8,
             ApplicationServices = new ServiceCollection().BuildServiceProvider(),
         };
         options.Limits.MaxRequestBodySize = null; // the app layer enforces its own limit with a clear answer

@@ -34,6 +34,25 @@ public class HostileResponseTests
     }
 
     [Fact]
+    public async Task NonAsciiHeaderTextKeepsItsUtf8BytesBothWays()
+    {
+        using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"));
+        using var client = new TcpClient();
+        await client.ConnectAsync(edge.BaseUri.Host, edge.Port);
+        var stream = client.GetStream();
+        var value = Encoding.UTF8.GetBytes("café");
+        byte[] request = [.. "GET /echo-header HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-In: "u8, .. value, .. "\r\n\r\n"u8];
+        await stream.WriteAsync(request);
+        using var response = new MemoryStream();
+        await stream.CopyToAsync(response).WaitAsync(TimeSpan.FromSeconds(10));
+        var bytes = response.ToArray();
+        Assert.StartsWith("HTTP/1.1 200 ", Encoding.Latin1.GetString(bytes));
+        byte[] echoed = [.. "x-echo: "u8, .. value, .. "\r\n"u8];
+        Assert.True(bytes.AsSpan().IndexOf(echoed) >= 0, Encoding.Latin1.GetString(bytes));
+        Assert.True(bytes.AsSpan().EndsWith(value), Encoding.Latin1.GetString(bytes));
+    }
+
+    [Fact]
     public async Task AHugeResponseHeadGets500()
     {
         using var edge = EdgeProcess.Start("--app", TestPaths.App("inspect"));

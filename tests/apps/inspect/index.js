@@ -70,6 +70,11 @@ Router.get("/connection-headers", () => new Response("steered", {
   headers: { connection: "close, upgrade", upgrade: "h2c", "keep-alive": "timeout=1", "proxy-authenticate": "Basic", "x-kept": "yes" },
 }));
 // A response head far larger than any client accepts.
+// Sends the request's X-In header back as X-Echo (non-ASCII text must keep its bytes both ways).
+Router.get("/echo-header", (request) => {
+  const value = request.headers.get("x-in") ?? "";
+  return new Response(value, { headers: { "x-echo": value } });
+});
 Router.get("/huge-header", () => new Response("big", { headers: { "x-big": "a".repeat(200 * 1024) } }));
 Router.get("/alloc", () => {
   const hoard = [];
