@@ -26,10 +26,17 @@ deps:
 	fi
 	@cd src/Blueboat.Runtime && [ -d node_modules/esbuild ] || npm ci --no-audit --no-fund
 
-# The Native AOT executable, with the V8 library beside it.
-build: deps
+# The Native AOT executable, with the V8 library beside it; published again only when a source
+# changed (a publish with nothing to do still takes about a minute).
+SOURCES := $(shell find blueboat-edge src native seccomp -type f -not -path '*/bin/*' -not -path '*/obj/*' -not -path '*/node_modules/*') \
+           Directory.Build.props global.json VERSION
+
+build: $(BIN)
+
+$(BIN): $(SOURCES) | deps
 	$(DOTNET) publish blueboat-edge/blueboat-edge.csproj -c $(CONFIG) -r $(RID) -o $(OUT) -p:DebugType=none -nologo -clp:ErrorsOnly
 	@rm -f $(OUT)/*.pdb $(OUT)/*.dbg
+	@touch $@
 	@echo "built $(BIN)"
 
 # Debian's packaging tools, rpmbuild and lintian (the package tests check with them).
