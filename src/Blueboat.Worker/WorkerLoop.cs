@@ -75,7 +75,7 @@ internal sealed class WorkerLoop : IRuntimeHost
                     channel.Flush();
                     continue;
                 }
-                if (trimmed || !loaded) inbox.Wait(Timeout.Infinite);
+                if (trimmed || engine is null) inbox.Wait(Timeout.Infinite);
                 else if (!inbox.Wait((int)IdleBeforeTrim.TotalMilliseconds))
                 {
                     MemoryTrim.Run(engine!.CollectGarbage);
