@@ -107,7 +107,7 @@ public static class ServeCommand
                     {
                         if (adminAddress.StartsWith("unix:", StringComparison.Ordinal)) k.ListenUnixSocket(adminAddress[5..]);
                         else k.Listen(ServeOptions.ParseEndpoint(adminAddress));
-                    }, new AdminListenerApplication(metrics, api), log);
+                    }, new AdminListenerApplication(metrics, api) { Pool = pool }, log);
                     admin.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
                     log.Info("admin endpoint listening", ("address", string.Join(" ", admin.Addresses)));
                 }

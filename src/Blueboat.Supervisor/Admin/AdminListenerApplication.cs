@@ -14,6 +14,9 @@ public sealed class AdminListenerApplication(EdgeMetrics metrics, AdminHttpAppli
 {
     public const string MetricsPath = "/metrics";
 
+    /// <summary>The pre-started workers, when the server keeps a pool.</summary>
+    public Workers.WorkerPool? Pool { get; init; }
+
     public IFeatureCollection CreateContext(IFeatureCollection contextFeatures) => contextFeatures;
 
     public void DisposeContext(IFeatureCollection context, Exception? exception) { }
@@ -23,7 +26,7 @@ public sealed class AdminListenerApplication(EdgeMetrics metrics, AdminHttpAppli
         var request = features.GetRequiredFeature<IHttpRequestFeature>();
         if (request.Path == MetricsPath && request.Method is "GET" or "HEAD")
         {
-            await Text(features, 200, PrometheusText.ContentType, PrometheusText.Write(metrics)).ConfigureAwait(false);
+            await Text(features, 200, PrometheusText.ContentType, PrometheusText.Write(metrics, Pool?.Idle.Count)).ConfigureAwait(false);
             return;
         }
         if (api is not null)

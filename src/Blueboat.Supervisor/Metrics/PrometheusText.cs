@@ -13,7 +13,8 @@ public static class PrometheusText
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    public static string Write(EdgeMetrics m)
+    /// <param name="poolIdle">Pre-started workers waiting for an app, when the server has a pool.</param>
+    public static string Write(EdgeMetrics m, int? poolIdle = null)
     {
         var s = new StringBuilder(4096);
         Header(s, "blueboat_requests_total", "counter", "HTTP requests answered, by app (empty: no app was routed) and status.");
@@ -39,8 +40,13 @@ public static class PrometheusText
 
         Header(s, "blueboat_requests_in_flight", "gauge", "HTTP requests being handled right now.");
         Sample(s, "blueboat_requests_in_flight", null, Volatile.Read(ref m.InFlight));
-        Header(s, "blueboat_workers_alive", "gauge", "Worker processes up and serving.");
+        Header(s, "blueboat_workers_alive", "gauge", "Worker processes serving an app (pre-started pool workers are counted apart).");
         Sample(s, "blueboat_workers_alive", null, Volatile.Read(ref m.WorkersAlive));
+        if (poolIdle is { } pooled)
+        {
+            Header(s, "blueboat_pool_workers_idle", "gauge", "Pre-started workers bound to no app yet, ready for an app's first request.");
+            Sample(s, "blueboat_pool_workers_idle", null, pooled);
+        }
         Labelled(s, "blueboat_worker_restarts_total", "Workers that died unexpectedly (and are replaced on the next request), by how they ended.", "reason", m.Restarts);
         Labelled(s, "blueboat_worker_kills_total", "Workers the supervisor stopped on purpose, by reason.", "reason", m.Kills);
         Labelled(s, "blueboat_cold_starts_total", "Workers started for an app (process start and app load), by app.", "app", m.ColdStarts);

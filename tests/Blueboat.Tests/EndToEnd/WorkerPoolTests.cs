@@ -79,6 +79,8 @@ public class WorkerPoolTests : IDisposable
         Assert.Equal(3, pool.GetProperty("size").GetInt32());
         Assert.Equal(idle.Order(), pool.GetProperty("idle").EnumerateArray().Select(w => w.GetProperty("pid").GetInt32()).Order());
         Assert.Contains("\"idle_workers\": 3", await admin.GetStringAsync("health"));
+        Assert.Contains("\nblueboat_pool_workers_idle 3\n", await admin.GetStringAsync("metrics"));
+        Assert.Contains("\nblueboat_workers_alive 0\n", await admin.GetStringAsync("metrics"));
 
         // Serving an app moves one worker from the pool to the app; the pool is full again after.
         Assert.Equal("200 one", await Get(edge, "one.test"));
