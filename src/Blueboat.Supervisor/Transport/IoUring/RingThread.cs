@@ -103,8 +103,6 @@ internal sealed class RingThread
         }
     }
 
-    public bool OnRingThread => Environment.CurrentManagedThreadId == thread.ManagedThreadId;
-
     /// <summary>Asks the ring thread to run owner.OnCommand(command). Safe from any thread.</summary>
     public unsafe void Post(IRingOwner owner, RingCommand command)
     {

@@ -22,8 +22,6 @@ internal sealed class UringConnection : ConnectionContext, IRingOwner, IValueTas
 {
     private const int MaxIov = 64;
 
-    /// <summary>BLUEBOAT_EDGE_URING_RING_SENDS=1 sends everything through the ring (to compare the two paths).</summary>
-    private static readonly bool InlineSends = Environment.GetEnvironmentVariable("BLUEBOAT_EDGE_URING_RING_SENDS") != "1";
     private static long nextId;
 
     private readonly RingThread ring;
@@ -414,20 +412,10 @@ internal sealed class UringConnection : ConnectionContext, IRingOwner, IValueTas
         }
         pinCount = count;
         msg->IovLen = (nuint)count;
-        if (InlineSends && !ring.OnRingThread)
-        {
-            // Kestrel's flush runs this loop inline: try the send right here. A response usually
-            // fits the socket buffer, and this spares waking the ring thread and hopping back.
-            // Whatever would block goes through the ring, which waits for room without a thread.
-            var n = UringNative.SendMsg(fd, msg, (int)UringNative.MsgNosignal | UringNative.MsgDontwait);
-            var errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
-            if (n >= 0 || errno != Errno.EAGAIN)
-            {
-                for (var i = 0; i < count; i++) pins[i].Dispose();
-                pinCount = 0;
-                return n >= 0 ? new ValueTask<int>((int)n) : ValueTask.FromException<int>(SendError(-errno));
-            }
-        }
+        // Every send goes through the ring, also from the threads that complete responses: they
+        // hand over and go back to their worker's channel, and the ring sends a batch per wake-up.
+        // (A non-blocking sendmsg on the completing thread, trying the ring only when the socket
+        // was full, served 5-6% fewer requests/s under load and no lower latency for one client.)
         sendCompletion.Reset();
         ring.Post(this, RingCommand.Send);
         return new ValueTask<int>(this, sendCompletion.Version);

@@ -47,9 +47,6 @@ internal static unsafe partial class UringNative
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, void* buf, nint count);
 
-    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
-    public static partial nint SendMsg(int fd, void* msg, int flags);
-
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int CloseFd(int fd);
 
@@ -68,7 +65,6 @@ internal static unsafe partial class UringNative
     public const uint SockNonblock = 0x800;
     public const uint SockCloexec = 0x80000;
     public const uint MsgNosignal = 0x4000;
-    public const int MsgDontwait = 0x40;
 }
 
 /// <summary>io_uring constants from linux/io_uring.h that the transport uses.</summary>
