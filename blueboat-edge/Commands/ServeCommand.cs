@@ -39,7 +39,7 @@ public static class ServeCommand
         pool?.Start(); // warms up in the background while the listener starts
         var services = new WorkerServices(launcher, log, fetch) { Pool = pool, CodeCache = new CodeCacheStore(CodeCacheBytes), Metrics = metrics };
         var limits = new AppLimits(TimeSpan.FromMilliseconds(options.InitBudgetMs),
-            new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox), TimeSpan.FromMilliseconds(options.WallLimitMs),
+            new Blueboat.Channel.WorkerLimits(options.CpuLimitMs, options.HeapLimitMb, options.Sandbox) { WallMsPerRequest = options.WallLimitMs },
             options.MaxConcurrentRequests) { MaxResponseBody = options.MaxResponseBody };
         if (options.Sandbox == Blueboat.Channel.SandboxMode.Off)
             log.Warn("seccomp is disabled (--dangerously-disable-seccomp): workers run without their syscall filter; use this for debugging only");

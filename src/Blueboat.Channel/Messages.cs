@@ -82,8 +82,9 @@ public sealed record WorkerLimits(int CpuMsPerRequest, int HeapMb, SandboxMode S
     public static readonly WorkerLimits Default = new(1000, 128);
 
     /// <summary>
-    /// The request's wall time: one run of JS that lasts longer (JS blocked without using CPU, as in
-    /// Atomics.wait) is stopped by the worker itself, whose loop would otherwise never come back.
+    /// The request's wall time (the supervisor answers 504 past it); one run of JS that lasts longer
+    /// (JS blocked without using CPU, as in Atomics.wait) is stopped by the worker itself, whose
+    /// loop would otherwise never come back.
     /// </summary>
     public int WallMsPerRequest { get; init; } = 60_000;
 }

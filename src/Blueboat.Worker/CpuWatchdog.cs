@@ -166,11 +166,10 @@ internal sealed partial class CpuWatchdog : IDisposable
         while (!disposed)
         {
             var period = Volatile.Read(ref arms);
-            if (armed && period == lastFired
-                && System.Diagnostics.Stopwatch.GetElapsedTime(firedAt) > StuckAfterInterrupt && armed && Volatile.Read(ref arms) == period)
-            {
+            // Interrupted, yet the same period still runs long after: V8 cannot stop it.
+            if (period == lastFired && armed && System.Diagnostics.Stopwatch.GetElapsedTime(firedAt) > StuckAfterInterrupt
+                && Volatile.Read(ref arms) == period)
                 stuck();
-            }
             if (armed && period != lastFired)
             {
                 var budget = Volatile.Read(ref budgetNs);

@@ -218,8 +218,11 @@ public sealed class AppHost(AppBundle app, WorkerServices services, AppLimits li
 }
 
 /// <summary>The limits an app runs under: load time, CPU per request, V8 heap, wall time and concurrency.</summary>
-public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker, TimeSpan WallPerRequest, int MaxConcurrentRequests = 512)
+public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker, int MaxConcurrentRequests = 512)
 {
+    /// <summary>How long a request may take; the worker holds the same limit for each run of its JS.</summary>
+    public TimeSpan WallPerRequest => TimeSpan.FromMilliseconds(Worker.WallMsPerRequest);
+
     /// <summary>The app's own request body cap; null: the server's (--max-request-body).</summary>
     public long? MaxRequestBody { get; init; }
 
@@ -228,7 +231,7 @@ public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker,
 
     public const long DefaultMaxResponseBody = 128L * 1024 * 1024;
 
-    public static readonly AppLimits Default = new(TimeSpan.FromSeconds(3), Channel.WorkerLimits.Default, TimeSpan.FromSeconds(60));
+    public static readonly AppLimits Default = new(TimeSpan.FromSeconds(3), Channel.WorkerLimits.Default);
 
     /// <summary>These limits with an app's own (from its metadata) where it sets them.</summary>
     public AppLimits With(Apps.AppLimitOverrides? own) => own is null ? this : this with
@@ -237,8 +240,8 @@ public sealed record AppLimits(TimeSpan InitBudget, Channel.WorkerLimits Worker,
         {
             CpuMsPerRequest = own.CpuMs ?? Worker.CpuMsPerRequest,
             HeapMb = own.HeapMb ?? Worker.HeapMb,
+            WallMsPerRequest = own.WallMs ?? Worker.WallMsPerRequest,
         },
-        WallPerRequest = own.WallMs is { } wall ? TimeSpan.FromMilliseconds(wall) : WallPerRequest,
         MaxConcurrentRequests = own.MaxConcurrentRequests ?? MaxConcurrentRequests,
         MaxRequestBody = own.MaxRequestBody ?? MaxRequestBody,
         MaxResponseBody = own.MaxResponseBody ?? MaxResponseBody,

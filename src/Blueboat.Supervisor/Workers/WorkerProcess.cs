@@ -100,8 +100,7 @@ public sealed class WorkerProcess : IDisposable
         Version = app.Version;
         maxResponseBody = limits.MaxResponseBody;
         var initBudget = limits.InitBudget;
-        var workerLimits = limits.Worker with { WallMsPerRequest = (int)Math.Clamp(limits.WallPerRequest.TotalMilliseconds, 1, int.MaxValue) };
-        var message = new LoadApp(app.Name, app.Version, app.EntryModule, (int)initBudget.TotalMilliseconds, workerLimits, app.Env, app.Package.Files) { CodeCache = codeCache };
+        var message = new LoadApp(app.Name, app.Version, app.EntryModule, (int)initBudget.TotalMilliseconds, limits.Worker, app.Env, app.Package.Files) { CodeCache = codeCache };
         channel.Send(FrameKind.LoadApp, 0, message, static (w, m) => m.Write(w));
 
         // The worker enforces the budget itself; this backstop covers a worker that cannot (hung engine start).
