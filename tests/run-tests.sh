@@ -37,6 +37,12 @@ if [ "$runs" -lt 2 ]; then
   exit 1
 fi
 echo
+if [ "$failed" -gt 0 ]; then
+  # The failures again next to the summary, each with the start of its message; whole logs are in $results/*.log.
+  for log in "$results"/*.log; do
+    awk -v run="$(basename "$log" .log)" '/^ +Failed /{n=8; print run ":"} n>0{print; n--}' "$log"
+  done
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$executed" -eq 0 ]; then
   echo "no test was executed" >&2
