@@ -94,8 +94,11 @@ public static class ServeCommand
 
             using var notifier = new ServiceNotifier(log);
             using var stop = new CancellationTokenSource();
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            using var sigterm = ControlSignal.Handle(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            // Before anything listens or systemd hears ready: a SIGHUP from then on reloads, never kills.
+            var reloader = new ServeReloader(options, application, storeApps, notifier, log);
+            using var sighup = ControlSignal.Handle(PosixSignal.SIGHUP, c => { c.Cancel = true; reloader.Reload(); });
 
             try
             {
@@ -133,9 +136,6 @@ public static class ServeCommand
                 log.Warn("the worker pool is not full yet; reporting ready anyway", ("waited_s", PoolReadyTimeout.TotalSeconds));
             notifier.Ready($"serving {source}");
             notifier.StartWatchdog();
-
-            var reloader = new ServeReloader(options, application, storeApps, notifier, log);
-            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; reloader.Reload(); });
 
             stop.Token.WaitHandle.WaitOne();
             notifier.Stopping();

@@ -100,6 +100,25 @@ public class ServiceLifecycleTests
     }
 
     [Fact]
+    public void StartedUnderNohupItStillReloadsOnSighupAndDrainsOnSigterm()
+    {
+        // nohup (and a script's background job) leaves signals ignored across exec; the
+        // service's own control signals must work all the same.
+        using var dir = new TempDir();
+        var config = dir.Write("edge.conf", $"app = {Inspect}\n");
+        using var edge = EdgeProcess.StartWith(psi =>
+        {
+            psi.ArgumentList.Insert(0, psi.FileName);
+            psi.FileName = "nohup";
+        }, "--config", config);
+        edge.Signal(SIGHUP);
+        edge.WaitForLog(l => l.GetProperty("msg").GetString() == "reloaded");
+        Assert.False(edge.HasExited);
+        edge.Signal(SIGTERM);
+        Assert.Equal(0, edge.WaitForExit(TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
     public async Task SighupReloadsTheFileWithoutDroppingConnections()
     {
         using var dir = new TempDir();
