@@ -15,6 +15,12 @@ internal static unsafe partial class MemoryTrim
     {
         collectJsGarbage();
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        ReleaseFreePages();
+    }
+
+    /// <summary>glibc's free arenas and the clean file pages, without collecting anything first.</summary>
+    public static void ReleaseFreePages()
+    {
         MallocTrim(0);
         DropUnmodifiedFilePages();
     }
