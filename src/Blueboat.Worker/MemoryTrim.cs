@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Runtime.InteropServices;
 
 namespace Blueboat.Worker;
@@ -28,42 +29,56 @@ internal static unsafe partial class MemoryTrim
     /// <summary>
     /// MADV_DONTNEED on every read-only, private, file-backed mapping none of whose pages were
     /// copied on write (smaps "Anonymous: 0 kB"): only clean file pages go, so nothing is lost.
+    /// The mappings are collected first and advised after smaps is read.
     /// </summary>
     private static void DropUnmodifiedFilePages()
     {
-        var smaps = ProcFiles.ReadText("/proc/self/smaps");
-        if (smaps is null) return;
+        var droppable = new List<(ulong Start, ulong End)>(256);
         ulong start = 0, end = 0;
         var candidate = false;
-        foreach (var line in smaps.Split('\n'))
+        ProcFiles.ForEachLine("/proc/self/smaps", line =>
         {
-            if (line.Length == 0) continue;
-            if (IsMappingHeader(line, out var s, out var e, out var droppable))
+            if (line.IsEmpty) return;
+            if (IsMappingHeader(line, out var s, out var e, out var fileBackedReadOnly))
             {
-                start = s;
-                end = e;
-                candidate = droppable;
+                (start, end, candidate) = (s, e, fileBackedReadOnly);
             }
-            else if (candidate && line.StartsWith("Anonymous:", StringComparison.Ordinal))
+            else if (candidate && line.StartsWith("Anonymous:"u8))
             {
-                if (line.AsSpan("Anonymous:".Length).Trim().StartsWith("0 kB")) Madvise((void*)start, (nuint)(end - start), MADV_DONTNEED);
+                if (line["Anonymous:".Length..].Trim((byte)' ').StartsWith("0 kB"u8)) droppable.Add((start, end));
                 candidate = false;
             }
-        }
+        });
+        foreach (var (s, e) in droppable) Madvise((void*)s, (nuint)(e - s), MADV_DONTNEED);
     }
 
     // "start-end perms offset dev inode path": private ("p"), not writable, backed by a file (inode != 0).
-    private static bool IsMappingHeader(string line, out ulong start, out ulong end, out bool droppable)
+    // Field lines ("Rss:", "Anonymous:", "VmFlags:") start with a capital; headers with a hex digit.
+    private static bool IsMappingHeader(ReadOnlySpan<byte> line, out ulong start, out ulong end, out bool fileBackedReadOnly)
     {
         start = end = 0;
-        droppable = false;
-        var parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length < 5 || parts[0].IndexOf('-') is var dash && dash <= 0) return false;
-        if (!ulong.TryParse(parts[0].AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out start)) return false;
-        if (!ulong.TryParse(parts[0].AsSpan(dash + 1), System.Globalization.NumberStyles.HexNumber, null, out end)) return false;
-        var perms = parts[1];
-        droppable = perms.Length == 4 && perms[1] == '-' && perms[3] == 'p' && parts[4] != "0";
+        fileBackedReadOnly = false;
+        if (line[0] is not ((>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f'))) return false;
+        var range = NextField(ref line);
+        var dash = range.IndexOf((byte)'-');
+        if (dash <= 0
+            || !Utf8Parser.TryParse(range[..dash], out start, out _, 'x')
+            || !Utf8Parser.TryParse(range[(dash + 1)..], out end, out _, 'x')) return false;
+        var perms = NextField(ref line);
+        NextField(ref line); // offset
+        NextField(ref line); // device
+        var inode = NextField(ref line);
+        fileBackedReadOnly = perms.Length == 4 && perms[1] == (byte)'-' && perms[3] == (byte)'p' && !inode.SequenceEqual("0"u8);
         return true;
+    }
+
+    private static ReadOnlySpan<byte> NextField(ref ReadOnlySpan<byte> line)
+    {
+        line = line.TrimStart((byte)' ');
+        var space = line.IndexOf((byte)' ');
+        var field = space < 0 ? line : line[..space];
+        line = space < 0 ? default : line[space..];
+        return field;
     }
 
     private const int MADV_DONTNEED = 4;

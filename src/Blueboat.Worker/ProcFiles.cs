@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace Blueboat.Worker;
 
@@ -10,25 +9,49 @@ namespace Blueboat.Worker;
 /// </summary>
 internal static unsafe partial class ProcFiles
 {
-    /// <summary>The whole file as text, or null when it cannot be opened.</summary>
-    public static string? ReadText(string path)
+    public delegate void LineAction(ReadOnlySpan<byte> line);
+
+    /// <summary>
+    /// Each line of the file, without its newline, read through one buffer so that no text is
+    /// kept (a worker that reads its own smaps to give memory back must not grow doing so). A line
+    /// longer than the buffer is skipped. False when the file cannot be opened.
+    /// </summary>
+    public static bool ForEachLine(string path, LineAction onLine)
     {
         var fd = Open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return null;
+        if (fd < 0) return false;
         try
         {
-            var text = new StringBuilder(64 * 1024);
-            var buffer = new byte[64 * 1024];
+            var buffer = new byte[16 * 1024];
+            var filled = 0;
+            var skipping = false; // inside a line longer than the buffer
             fixed (byte* p = buffer)
             {
                 while (true)
                 {
-                    var n = ReadRetrying(fd, p, buffer.Length);
-                    if (n <= 0) break;
-                    text.Append(Encoding.ASCII.GetString(buffer, 0, (int)n));
+                    var n = (int)ReadRetrying(fd, p + filled, buffer.Length - filled);
+                    if (n <= 0)
+                    {
+                        if (filled > 0 && !skipping) onLine(buffer.AsSpan(0, filled));
+                        return true;
+                    }
+                    filled += n;
+                    var start = 0;
+                    while (buffer.AsSpan(start, filled - start).IndexOf((byte)'\n') is var nl && nl >= 0)
+                    {
+                        if (!skipping) onLine(buffer.AsSpan(start, nl));
+                        skipping = false;
+                        start += nl + 1;
+                    }
+                    buffer.AsSpan(start, filled - start).CopyTo(buffer);
+                    filled -= start;
+                    if (filled == buffer.Length)
+                    {
+                        skipping = true;
+                        filled = 0;
+                    }
                 }
             }
-            return text.ToString();
         }
         finally
         {

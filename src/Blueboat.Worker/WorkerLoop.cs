@@ -54,15 +54,7 @@ internal sealed class WorkerLoop : IRuntimeHost
     /// <summary>Events handled between two writes at most, so a busy queue still answers promptly.</summary>
     private const int EventsPerFlush = 8;
 
-    /// <summary>Quiet time after which the worker gives back memory it does not need (once per quiet spell).</summary>
-    private static readonly TimeSpan IdleBeforeTrim = TimeSpan.FromSeconds(1);
-    /// <summary>
-    /// Time after that trim when the worker gives back free pages once more, without collecting:
-    /// the trim's own collections finish on background threads after it dropped pages, and touch
-    /// some again (about 2 MB of an idle worker, measured).
-    /// </summary>
-    private static readonly TimeSpan TrimAgainAfter = TimeSpan.FromSeconds(30);
-    private int idleTrims; // trims done in this quiet spell: 0, 1 (after IdleBeforeTrim) or 2 (then after TrimAgainAfter)
+    private readonly QuietTrim quietTrim = new();
 
     public int Run()
     {
@@ -81,17 +73,17 @@ internal sealed class WorkerLoop : IRuntimeHost
                     channel.Flush();
                     continue;
                 }
-                if (idleTrims == 2 || engine is null) inbox.Wait(Timeout.Infinite);
-                else if (idleTrims == 0 && !inbox.Wait((int)IdleBeforeTrim.TotalMilliseconds))
+                if (engine is null) inbox.Wait(Timeout.Infinite);
+                else if (!inbox.Wait(quietTrim.NextLookMs))
                 {
-                    MemoryTrim.Run(engine!.CollectGarbage);
-                    if (heapGuard is { } guard && !guard.Check()) HeapExhausted();
-                    idleTrims = 1;
-                }
-                else if (idleTrims == 1 && !inbox.Wait((int)TrimAgainAfter.TotalMilliseconds))
-                {
-                    MemoryTrim.ReleaseFreePages();
-                    idleTrims = 2;
+                    quietTrim.OnQuiet(
+                        fullTrim: () =>
+                        {
+                            MemoryTrim.Run(engine.CollectGarbage);
+                            if (heapGuard is { } guard && !guard.Check()) HeapExhausted();
+                        },
+                        releaseFreePages: MemoryTrim.ReleaseFreePages,
+                        residentBytes: ResidentMemory.Bytes);
                 }
                 continue;
             }
@@ -100,7 +92,7 @@ internal sealed class WorkerLoop : IRuntimeHost
                 channel.Flush();
                 sinceFlush = 0;
             }
-            idleTrims = 0;
+            quietTrim.Reset();
             switch (ev)
             {
                 case WorkerEvent.Warm warm:
@@ -168,7 +160,6 @@ internal sealed class WorkerLoop : IRuntimeHost
 
     private void CreateEngine(int arrayBufferLimitMb)
     {
-        if (V8Flags.ApplyOnce() is { } why) Log(LogLevel.Warn, initRequestId, $"V8 runs with its default flags, so idle workers hold more memory: {why}");
         // ArrayBuffer memory lives outside the V8 heap: it gets the same cap, so neither can exhaust the box.
         engine = new JsEngine(this, maxArrayBufferBytes: (ulong)arrayBufferLimitMb * 1024 * 1024);
         engineArrayBufferMb = arrayBufferLimitMb;

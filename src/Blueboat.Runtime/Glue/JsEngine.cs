@@ -29,7 +29,6 @@ public sealed class JsEngine : IDisposable
     public JsEngine(IRuntimeHost host, ulong maxArrayBufferBytes = ulong.MaxValue)
     {
         this.host = host;
-        V8Flags.ApplyOnce(); // before V8 starts; whoever creates engines reads the outcome from it too
         // V8's own heap sizes stay its defaults: a small old-space limit made it collect far more
         // often (measured); the heap limit is the host's to keep (WatchHeap, MeasureHeap).
         var constraints = new V8RuntimeConstraints { MaxArrayBufferAllocation = maxArrayBufferBytes };
